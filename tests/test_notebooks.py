@@ -1,0 +1,97 @@
+"""Notebook hygiene, and every lesson executed in quick mode with papermill."""
+
+import ast
+import os
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from course_utils.badges import BADGE_PREFIX, INSTALL_RE
+from course_utils.run import discover, run_course
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = REPO_ROOT / "notebooks"
+SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
+ALL = sorted(p for p in NOTEBOOKS.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
+LESSONS = discover(NOTEBOOKS)
+ids = lambda paths: [p.relative_to(NOTEBOOKS).as_posix() for p in paths]  # noqa: E731
+
+
+def _read(path):
+    return nbformat.read(path, as_version=4)
+
+
+def _python(source: str) -> str:
+    """Cell source with IPython magics/shell lines commented out, so ast can parse it."""
+    return re.sub(r"^(\s*)([%!])", r"\1#\2", source, flags=re.M)
+
+
+def test_there_are_lessons():
+    assert len(LESSONS) >= 4
+
+
+@pytest.mark.parametrize("path", ALL, ids=ids(ALL))
+def test_hygiene(path):
+    nb = _read(path)
+    nbformat.validate(nb)
+    assert nb.nbformat == 4 and nb.nbformat_minor >= 5, "nbformat 4.5+ (con ids de celda)"
+    assert nb.metadata.get("kernelspec", {}).get("name") == "python3"
+    assert len({c.id for c in nb.cells}) == len(nb.cells), "ids de celda repetidos"
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            assert not cell.outputs and cell.execution_count is None, f"{path.name}: celda con salidas"
+            ast.parse(_python(cell.source))
+    title = nb.cells[0]
+    assert title.cell_type == "markdown" and title.source.startswith("# Módulo")
+    assert BADGE_PREFIX in title.source and "mybinder.org" in title.source
+
+
+@pytest.mark.parametrize("path", LESSONS, ids=ids(LESSONS))
+def test_lesson_structure(path):
+    nb = _read(path)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert INSTALL_RE.search(code[0].source) and "google.colab" in code[0].source, "celda de configuración"
+    tagged = [i for i, c in enumerate(nb.cells) if "parameters" in c.metadata.get("tags", [])]
+    assert len(tagged) == 1, "exactamente una celda con la etiqueta 'parameters'"
+    params = ast.parse(nb.cells[tagged[0]].source).body
+    assigned = {t.id for node in params for t in node.targets}
+    assert assigned == {"QUICK", "DEVICE", "SEED"}
+    assert all(isinstance(n, ast.Assign) and isinstance(n.value, ast.Constant) for n in params), \
+        "la celda de parámetros no calcula nada"
+    after = "\n".join(c.source for c in nb.cells[tagged[0] + 1:] if c.cell_type == "code")
+    assert "setup_notebook(seed=SEED, device=DEVICE)" in after
+    text = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    for heading in ("Al terminar sabrás", "## Resumen", "## Para saber más"):
+        assert heading in text, f"falta «{heading}»"
+    assert "record(" in after
+
+
+@pytest.fixture(scope="module")
+def quick_report(tmp_path_factory):
+    saved = os.environ.get("COURSE_DATA_MIRROR")
+    if SHARED_DATA.is_dir():
+        os.environ["COURSE_DATA_MIRROR"] = str(SHARED_DATA)
+    try:
+        build = tmp_path_factory.mktemp("build")
+        report = run_course(quick=True, device="cpu", build=build, progress=False)
+    finally:
+        if saved is None:
+            os.environ.pop("COURSE_DATA_MIRROR", None)
+        else:
+            os.environ["COURSE_DATA_MIRROR"] = saved
+    return {r["notebook"]: r for r in report["notebooks"]}
+
+
+@pytest.mark.notebooks
+@pytest.mark.parametrize("path", LESSONS, ids=ids(LESSONS))
+def test_lesson_runs_in_quick_mode(path, quick_report):
+    result = quick_report[path.relative_to(NOTEBOOKS).as_posix()]
+    missed = [m["name"] for m in result["metrics"] if m["target"] is not None and not _met(m)]
+    assert result["status"] == "ok", f"{result['status']}: {result['error']} {missed}"
+    assert result["metrics"], "la lección no registró ninguna métrica con record()"
+
+
+def _met(m):
+    return m["value"] >= m["target"] if m["higher_is_better"] else m["value"] <= m["target"]
