@@ -95,3 +95,11 @@ def test_lesson_runs_in_quick_mode(path, quick_report):
 
 def _met(m):
     return m["value"] >= m["target"] if m["higher_is_better"] else m["value"] <= m["target"]
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not __import__("torch").cuda.is_available(), reason="needs CUDA")
+def test_lessons_run_on_cuda(tmp_path):
+    report = run_course(quick=True, device="cuda", build=tmp_path, progress=False)
+    assert report["device"] == "cuda" and report["machine"]["gpu"]
+    assert report["ok"], [(r["notebook"], r["status"], r["error"]) for r in report["notebooks"]]
