@@ -17,6 +17,8 @@ import ipywidgets as w
 import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
+from course_utils.setup import is_headless
+
 
 def slider(value: float, min: float, max: float, step: float | None = None, description: str = "") -> w.Widget:
     """A float or int slider (int when all arguments are ints), with a wide label."""
@@ -45,23 +47,36 @@ def dropdown(options: list[Any] | dict[str, Any], value: Any = None, description
 def interactive_plot(fn: Callable[..., Figure | None], **controls: w.Widget) -> w.interactive:
     """Call `fn(**values)` whenever a control changes and show its figure.
 
-    `fn` draws with matplotlib (and may return the figure). Returns the
+    `fn` draws with matplotlib (and should return the figure). Returns the
     `ipywidgets.interactive` object: `.kwargs` holds the current values and
     `.result` what `fn` returned last; setting a control's `.value` re-runs `fn`
-    (that is how the tests drive it headless).
+    (that is how the tests drive it headless). Headless (papermill, CI) the first
+    figure is also shown in the cell's output, and an error in `fn` is raised
+    instead of being printed inside the widget, so a broken widget fails the run.
     """
-
-    calls = []
+    errors: list[BaseException] = []
+    calls: list[int] = []
 
     def wrapped(**kwargs: Any) -> Figure | None:
         calls.append(1)
-        fig = fn(**kwargs)
+        try:
+            fig = fn(**kwargs)
+        except Exception as exc:
+            errors.append(exc)
+            raise
         plt.show()
         return fig
 
     ui = w.interactive(wrapped, **controls)
-    if not calls:  # ipywidgets 7.x draws only when displayed; 8.x already drew once
+    if not calls:  # ipywidgets 7.x draws only when displayed; 8.x already drew
         ui.update()
+    if is_headless():
+        if errors:
+            raise RuntimeError(f"El widget falló al dibujar: {errors[0]!r}") from errors[0]
+        if isinstance(ui.result, Figure):
+            from IPython.display import display
+
+            display(ui.result)
     return ui
 
 

@@ -38,3 +38,13 @@ def test_figure_to_png():
     png = widgets.figure_to_png(fig)
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
     plt.close(fig)
+
+
+def test_interactive_plot_raises_headless_when_the_callback_fails():
+    import pytest
+
+    def broken(a):
+        raise ZeroDivisionError("división por cero")
+
+    with pytest.raises(RuntimeError, match="El widget falló"):
+        widgets.interactive_plot(broken, a=widgets.slider(1.0, 0.0, 2.0))
