@@ -3,6 +3,7 @@
     run     ejecuta los cuadernos con papermill y escribe el informe
     badges  regenera insignias Colab/Binder, la línea de instalación y la tabla del README
     data    lista o descarga los conjuntos de datos
+    grade   calificación automática con nbgrader (release, collect, autograde, feedback, export)
 """
 
 from __future__ import annotations
@@ -66,6 +67,36 @@ def _cmd_data(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def _cmd_grade(args: argparse.Namespace) -> int:
+    from course_utils import grade
+
+    cdir = Path(args.course_dir).resolve() if args.course_dir else grade.course_dir()
+    try:
+        if args.action == "release":
+            for path in grade.release(args.assignment, cdir):
+                print(f"✅ Versión del alumnado: {path}")
+        elif args.action == "collect":
+            students = grade.collect(args.assignment, Path(args.path), cdir)
+            print(f"✅ {len(students)} entregas recogidas en {cdir / 'submitted'}: {', '.join(students)}")
+        elif args.action == "autograde":
+            results = grade.autograde(args.assignment, cdir, sandbox=not args.no_sandbox, timeout=args.timeout)
+            print(grade.summary_table(results))
+            bad = [r for r in results if r.status != grade.GRADED]
+            print(f"{'⚠️' if bad else '✅'} {len(results) - len(bad)} calificadas, {len(bad)} con problemas. "
+                  f"Siguiente paso: python -m course_utils grade export {args.assignment}")
+        elif args.action == "feedback":
+            print(f"✅ Retroalimentación HTML en {grade.feedback(args.assignment, cdir)}")
+        elif args.action == "export":
+            out = grade.export(args.assignment, cdir, Path(args.output) if args.output else None)
+            print(f"✅ Notas en {out}")
+            if not args.no_feedback:
+                print(f"✅ Retroalimentación HTML en {grade.feedback(args.assignment, cdir)}")
+    except (RuntimeError, ValueError, FileNotFoundError) as exc:
+        print(f"❌ {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m course_utils", description="Herramientas del curso de Deep Learning.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="orden")
@@ -88,6 +119,26 @@ def build_parser() -> argparse.ArgumentParser:
     data.add_argument("action", choices=["list", "fetch"], help="list: qué hay; fetch: descarga y verifica")
     data.add_argument("names", nargs="*", metavar="NOMBRE", help="conjuntos a descargar (por defecto todos)")
     data.set_defaults(func=_cmd_data)
+    grade = sub.add_parser("grade", help="calificación automática con nbgrader (para docentes)")
+    grade.add_argument("--course-dir", metavar="CARPETA", help="carpeta del curso nbgrader (por defecto grading/)")
+    gsub = grade.add_subparsers(dest="action", required=True, metavar="acción")
+    rel = gsub.add_parser("release", help="genera las versiones del alumnado en notebooks/")
+    rel.add_argument("assignment", nargs="?", metavar="TAREA")
+    col = gsub.add_parser("collect", help="importa entregas: zip o carpeta del aula virtual (Moodle, Canvas) "
+                                          "o carpeta <alumno>/<cuaderno>.ipynb")
+    col.add_argument("assignment", metavar="TAREA")
+    col.add_argument("path", metavar="RUTA")
+    auto = gsub.add_parser("autograde", help="repara y califica cada entrega en un entorno aislado")
+    auto.add_argument("assignment", metavar="TAREA")
+    auto.add_argument("--no-sandbox", action="store_true", help="sin aislamiento (¡peligroso! lee el README)")
+    auto.add_argument("--timeout", type=int, help="segundos máximos por celda (por defecto, los de nbgrader_config.py)")
+    fb = gsub.add_parser("feedback", help="genera la retroalimentación HTML de cada alumno")
+    fb.add_argument("assignment", metavar="TAREA")
+    exp = gsub.add_parser("export", help="escribe el CSV de notas (y la retroalimentación)")
+    exp.add_argument("assignment", metavar="TAREA")
+    exp.add_argument("--output", metavar="CSV", help="archivo de salida (por defecto grading/notas_TAREA.csv)")
+    exp.add_argument("--no-feedback", action="store_true", help="no generar la retroalimentación HTML")
+    grade.set_defaults(func=_cmd_grade)
     return parser
 
 

@@ -1,0 +1,349 @@
+"""The grading pipeline end to end: release, collect, sanitize, sandboxed autograde, export.
+
+One batch mixes honest and hostile submissions (design §6, issue "Autograded
+assignments"): each must get its correct score or a clear failure line, and the
+honest ones must be graded correctly, while sources, gradebook and other
+students' files stay untouched.
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+import hashlib
+import json
+import shutil
+import socket
+import threading
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from course_utils import grade
+from course_utils.sandbox import bwrap_path
+from course_utils.sanitize import Ungradable, sanitize_notebook
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+ASSIGNMENT = "tarea_01"
+SOURCE = REPO_ROOT / "grading" / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+needs_sandbox = pytest.mark.skipif(bwrap_path() is None, reason="bubblewrap not available")
+
+
+def _points() -> dict[str, int]:
+    nb = nbformat.read(SOURCE, as_version=4)
+    out: dict[str, int] = {}
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("grade"):
+            ex = meta["grade_id"].split("-")[0]
+            out[ex] = out.get(ex, 0) + int(meta["points"])
+    return out
+
+
+POINTS = _points()
+
+
+def _cell(nb, grade_id):
+    return next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
+
+
+def _solution_id(nb, ex):
+    return next(c.metadata["nbgrader"]["grade_id"] for c in nb.cells
+                if c.metadata.get("nbgrader", {}).get("solution") and c.metadata["nbgrader"]["grade_id"].startswith(ex))
+
+
+def _sha(folder: Path) -> dict[str, str]:
+    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+class _Listener:
+    """A TCP server on 127.0.0.1 that counts connections (the sandbox must allow none)."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen()
+        self.port = self.sock.getsockname()[1]
+        self.accepted = 0
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.accepted += 1
+            conn.close()
+
+
+def _prefix(nb, grade_id, code):
+    cell = _cell(nb, grade_id)
+    cell.source = code + "\n" + cell.source
+
+
+def _submissions(source_nb, blank_nb, cdir: Path, port: int) -> dict[str, object]:
+    """name → notebook (or raw text for broken files)."""
+    subs: dict[str, object] = {"perfecta": source_nb, "en_blanco": blank_nb}
+
+    partial = copy.deepcopy(blank_nb)
+    for ex in ("ej1", "ej2", "ej3"):
+        gid = _solution_id(source_nb, ex)
+        _cell(partial, gid).source = _cell(source_nb, gid).source
+    subs["parcial"] = partial
+
+    def variant(name, edit):
+        nb = copy.deepcopy(source_nb)
+        edit(nb)
+        subs[name] = nb
+
+    ej1 = _solution_id(source_nb, "ej1")
+    variant("bucle_infinito", lambda nb: _prefix(nb, ej1, "import time\nwhile True:\n    time.sleep(0.05)"))
+    variant("celda_que_falla", lambda nb: _prefix(nb, ej1, "raise ValueError('¡ups!')"))
+    variant("bomba_de_memoria", lambda nb: _prefix(nb, ej1, "basura = bytearray(64 * 2**30)"))
+    variant("bomba_fork", lambda nb: _prefix(nb, ej1, "import os\nwhile True:\n    os.fork()"))
+    variant("muerte_del_kernel", lambda nb: _prefix(nb, _solution_id(source_nb, "ej4"), "import os\nos._exit(1)"))
+
+    def delete_hidden(nb):
+        nb.cells = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") != "ej2-softmax-oculta"]
+    variant("celda_borrada", delete_hidden)
+
+    def edit_tests(nb):
+        _cell(nb, _solution_id(source_nb, "ej3")).source = "def mse(pred, y):\n    return 0.0"
+        for gid in ("ej3-perdidas-visible", "ej3-perdidas-oculta"):
+            _cell(nb, gid).source = "pass  # pruebas «arregladas» por el alumno"
+    variant("pruebas_editadas", edit_tests)
+
+    def duplicate(nb):
+        i = nb.cells.index(_cell(nb, "ej1-sigmoid-visible"))
+        twin = copy.deepcopy(nb.cells[i])
+        twin["id"] = "gemela"
+        nb.cells.insert(i + 1, twin)
+    variant("celda_duplicada", duplicate)
+
+    secrets = [cdir / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", cdir / "gradebook.db",
+               cdir / "submitted" / "perfecta" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb",
+               Path("../../../source") / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", Path("../../../gradebook.db")]
+    read_code = (f"for ruta in {[str(p) for p in secrets]!r}:\n"
+                 "    try:\n        open(ruta, 'rb').read(10)\n        print('FILTRADO', ruta)\n"
+                 "    except OSError:\n        print('BLOQUEADO', ruta)")
+    variant("lee_secretos", lambda nb: nb.cells.append(nbformat.v4.new_code_cell(read_code)))
+    write_code = (f"for ruta in {[str(p) for p in secrets[:3]] + [str(cdir / 'intruso.txt')]!r}:\n"
+                  "    try:\n        open(ruta, 'a').write('ALUMNO_ESTUVO_AQUI')\n        print('ESCRITO', ruta)\n"
+                  "    except OSError:\n        print('BLOQUEADO', ruta)")
+    variant("escribe_fuera", lambda nb: nb.cells.append(nbformat.v4.new_code_cell(write_code)))
+    net_code = (f"import socket\ntry:\n    socket.create_connection(('127.0.0.1', {port}), timeout=3)\n"
+                "    print('CONECTADO')\nexcept OSError:\n    print('BLOQUEADO')")
+    variant("red", lambda nb: nb.cells.append(nbformat.v4.new_code_cell(net_code)))
+    variant("salida_enorme", lambda nb: nb.cells.append(
+        nbformat.v4.new_code_cell("for i in range(500_000):\n    print('x' * 99)")))
+
+    colab = copy.deepcopy(source_nb)
+    colab.metadata["colab"] = {"provenance": []}
+    colab.metadata["accelerator"] = "GPU"
+    for c in colab.cells:
+        c.metadata["id"] = "colab-id"
+    subs["desde_colab"] = colab
+    subs["json_roto"] = nbformat.writes(source_nb)[:5000]
+    return subs
+
+
+EXPECTED = {
+    "perfecta": 100, "en_blanco": 0, "parcial": POINTS["ej1"] + POINTS["ej2"] + POINTS["ej3"],
+    "bucle_infinito": 100 - POINTS["ej1"], "celda_que_falla": 100 - POINTS["ej1"],
+    "bomba_de_memoria": 100 - POINTS["ej1"],
+    "celda_borrada": 100, "pruebas_editadas": 100 - POINTS["ej3"], "celda_duplicada": 100,
+    "lee_secretos": 100, "escribe_fuera": 100, "red": 100, "salida_enorme": 100, "desde_colab": 100,
+}
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory):
+    """A temporary copy of the nbgrader course with the student version released."""
+    root = tmp_path_factory.mktemp("repo")
+    shutil.copy(REPO_ROOT / "pyproject.toml", root)
+    (root / "notebooks" / "01_intro").mkdir(parents=True)
+    cdir = root / "grading"
+    cdir.mkdir()
+    shutil.copy(REPO_ROOT / "grading" / "nbgrader_config.py", cdir)
+    shutil.copytree(REPO_ROOT / "grading" / "source", cdir / "source")
+    released = grade.release(ASSIGNMENT, cdir, root)
+    return root, cdir, released
+
+
+def test_points_total_100():
+    assert sum(POINTS.values()) == 100 and len(POINTS) >= 6
+
+
+def test_committed_student_version_is_what_nbgrader_generates(course):
+    root, _, released = course
+    assert [p.name for p in released] == [f"{ASSIGNMENT}.ipynb"]
+    committed = REPO_ROOT / "notebooks" / "01_intro" / f"{ASSIGNMENT}.ipynb"
+    assert committed.exists(), "Falta la versión del alumnado: python -m course_utils grade release"
+    assert json.loads(committed.read_text()) == json.loads(released[0].read_text()), \
+        "La versión del alumnado no coincide con la fuente: ejecuta python -m course_utils grade release"
+
+
+def test_student_version_has_no_solutions_or_hidden_tests(course):
+    _, _, released = course
+    text = released[0].read_text()
+    assert "BEGIN SOLUTION" not in text and "BEGIN HIDDEN TESTS" not in text
+    assert "# TU CÓDIGO AQUÍ" in text
+
+
+@pytest.fixture(scope="module")
+def batch(course):
+    root, cdir, released = course
+    listener = _Listener()
+    source_nb = nbformat.read(SOURCE, as_version=4)
+    blank_nb = nbformat.read(released[0], as_version=4)
+    lms = root / "descarga"
+    for name, nb in _submissions(source_nb, blank_nb, cdir, listener.port).items():
+        (lms / name).mkdir(parents=True)
+        path = lms / name / ("Copia de tarea_01.ipynb" if name == "desde_colab" else f"{ASSIGNMENT}.ipynb")
+        path.write_text(nb if isinstance(nb, str) else nbformat.writes(nb), encoding="utf-8")
+    students = grade.collect(ASSIGNMENT, lms, cdir)
+    before_source = _sha(cdir / "source")
+    honest = {s: _sha(cdir / "submitted" / s) for s in ("perfecta", "en_blanco", "parcial")}
+    results = grade.autograde(ASSIGNMENT, cdir, timeout=10)
+    return {"cdir": cdir, "students": students, "results": {r.student: r for r in results},
+            "before_source": before_source, "honest": honest, "listener": listener}
+
+
+@needs_sandbox
+def test_collect_took_every_student(batch):
+    assert len(batch["students"]) == len(EXPECTED) + 3  # + json_roto, muerte_del_kernel, bomba_fork
+    assert (batch["cdir"] / "submitted" / "desde_colab" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").is_file()
+
+
+@needs_sandbox
+@pytest.mark.parametrize("student", sorted(EXPECTED))
+def test_each_submission_gets_its_correct_score(batch, student):
+    r = batch["results"][student]
+    assert r.status == grade.GRADED, f"{student}: {r.status} {r.problems}"
+    assert r.score == pytest.approx(EXPECTED[student]) and r.max_score == 100
+
+
+@needs_sandbox
+def test_broken_submissions_get_a_clear_failure_line(batch):
+    broken = batch["results"]["json_roto"]
+    assert broken.status == grade.UNGRADABLE and "no es JSON válido" in broken.problems[0]
+    dead = batch["results"]["muerte_del_kernel"]
+    assert dead.status == grade.FAILED and "murió" in " ".join(dead.problems)
+    # A fork bomb hits the process limit; the forked copies of the kernel share its sockets,
+    # so the run either ends with the bomb's exercise at 0 or as a clear failure line.
+    fork = batch["results"]["bomba_fork"]
+    assert (fork.status == grade.GRADED and fork.score == 100 - POINTS["ej1"]) or \
+        (fork.status == grade.FAILED and "núcleo" in " ".join(fork.problems)), fork
+    assert "metadatos de Colab" in " ".join(batch["results"]["desde_colab"].problems)
+    assert "duplicadas" in " ".join(batch["results"]["celda_duplicada"].problems)
+
+
+@needs_sandbox
+def test_sandbox_kept_secrets_files_and_network_safe(batch):
+    cdir = batch["cdir"]
+    assert _sha(cdir / "source") == batch["before_source"]
+    for student, before in batch["honest"].items():
+        assert _sha(cdir / "submitted" / student) == before
+    assert b"ALUMNO_ESTUVO_AQUI" not in (cdir / "gradebook.db").read_bytes()
+    assert not (cdir / "intruso.txt").exists()
+    assert batch["listener"].accepted == 0
+
+    def outputs(student):
+        nb = nbformat.read(cdir / "autograded" / student / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
+        return "\n".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+
+    assert "FILTRADO" not in outputs("lee_secretos") and outputs("lee_secretos").count("BLOQUEADO") == 5
+    assert "ESCRITO" not in outputs("escribe_fuera")
+    assert "CONECTADO" not in outputs("red") and "BLOQUEADO" in outputs("red")
+    size = (cdir / "autograded" / "salida_enorme" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").stat().st_size
+    assert size < 2_000_000, "la salida enorme debe quedar recortada"
+
+
+@needs_sandbox
+def test_export_and_feedback(batch):
+    cdir = batch["cdir"]
+    out = grade.export(ASSIGNMENT, cdir)
+    rows = {r["alumno"]: r for r in csv.DictReader(out.open(encoding="utf-8"))}
+    assert rows["perfecta"]["puntos"] == "100" and rows["en_blanco"]["puntos"] == "0"
+    assert rows["json_roto"]["estado"] == grade.UNGRADABLE and rows["json_roto"]["puntos"] == ""
+    fb = grade.feedback(ASSIGNMENT, cdir)
+    assert (fb / "perfecta" / ASSIGNMENT / f"{ASSIGNMENT}.html").is_file()
+
+
+def test_sanitize_rejects_and_repairs(tmp_path):
+    bad = tmp_path / "roto.ipynb"
+    bad.write_text('{"cells": [', encoding="utf-8")
+    with pytest.raises(Ungradable, match="no es JSON válido"):
+        sanitize_notebook(bad)
+    assert bad.read_text() == '{"cells": ['  # left untouched
+    nb = nbformat.read(SOURCE, as_version=4)
+    nb.metadata["colab"] = {"x": 1}
+    good = tmp_path / "bien.ipynb"
+    nbformat.write(nb, good)
+    problems = sanitize_notebook(good, backup_dir=tmp_path / "originales")
+    assert problems == ["metadatos de Colab eliminados"]
+    assert "colab" not in nbformat.read(good, as_version=4).metadata
+    assert (tmp_path / "originales" / "bien.ipynb").is_file()
+
+
+def test_lms_file_names():
+    c = grade.LMSCollector(notebook="tarea_01.ipynb")
+    moodle = c.collect("/x/Ana García Pérez_12345_assignsubmission_file_/Copia de tarea_01.ipynb")
+    assert moodle["student_id"] == "ana_garcia_perez" and moodle["file_id"] == "tarea_01.ipynb"
+    assert moodle["first_name"] == "Ana" and moodle["last_name"] == "García Pérez"
+    canvas = c.collect("/x/garciaana_LATE_123_456_tarea_01-1.ipynb")
+    assert canvas["student_id"] == "garciaana" and canvas["file_id"] == "tarea_01.ipynb"
+    assert c.collect("/x/notas.txt") is None
+    assert c.collect("/x/sin_formato.ipynb") is None
+
+
+def test_autograde_refuses_without_bwrap(monkeypatch, tmp_path):
+    monkeypatch.setattr(grade, "bwrap_path", lambda: None)
+    with pytest.raises(RuntimeError, match="bubblewrap"):
+        grade.autograde(ASSIGNMENT, tmp_path)
+
+
+def test_collect_moodle_zip_and_canvas_folder(course, tmp_path):
+    import zipfile
+
+    _, cdir, released = course
+    text = released[0].read_text()
+    moodle = tmp_path / "moodle.zip"
+    with zipfile.ZipFile(moodle, "w") as z:
+        z.writestr("Ana García Pérez_1001_assignsubmission_file_/tarea_01.ipynb", text)
+        z.writestr("Luis Ruiz_1002_assignsubmission_file_/Copia de tarea_01.ipynb", text)
+    assert grade.collect(ASSIGNMENT, moodle, cdir) == ["ana_garcia_perez", "luis_ruiz"]
+    canvas = tmp_path / "canvas"
+    canvas.mkdir()
+    (canvas / "lopezmaria_2001_9001_tarea_01.ipynb").write_text(text)
+    (canvas / "sotojuan_LATE_2002_9002_tarea_01-1.ipynb").write_text(text)
+    assert grade.collect(ASSIGNMENT, canvas, cdir) == ["lopezmaria", "sotojuan"]
+    for student in ("ana_garcia_perez", "luis_ruiz", "lopezmaria", "sotojuan"):
+        assert (cdir / "submitted" / student / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").read_text() == text
+
+
+def test_student_version_run_as_a_student_shows_spanish_feedback(tmp_path):
+    """papermill run of the released notebook: each visible test fails on the student's own stub."""
+    import re
+
+    import papermill as pm
+
+    student = REPO_ROOT / "notebooks" / "01_intro" / f"{ASSIGNMENT}.ipynb"
+    out = tmp_path / "ejecutado.ipynb"
+    try:
+        pm.execute_notebook(str(student), str(out), kernel_name="python3", cwd=str(tmp_path),
+                            progress_bar=False, allow_errors=True)
+    except pm.PapermillExecutionError:
+        pass  # expected: the exercises are not solved
+    nb = nbformat.read(out, as_version=4)
+    visible = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id", "").endswith("-visible")]
+    assert len(visible) == len(POINTS)
+    for cell in visible:
+        errors = [o for o in cell.outputs if o.output_type == "error"]
+        assert errors, f"{cell.metadata.nbgrader.grade_id}: la prueba visible debería fallar sin solución"
+        assert errors[0].ename in ("NotImplementedError", "AssertionError")
+        trace = re.sub(r"\x1b\[[0-9;]*m", "", "\n".join(errors[0].traceback))
+        assert "course_utils/" not in trace, trace
