@@ -93,6 +93,14 @@ def release(assignment: str | None = None, cdir: Path | None = None, root: Path 
     return written
 
 
+def fix_zip_name(text: str) -> str:
+    """Undo the classic zip mojibake: UTF-8 names stored without the UTF-8 flag read as cp437."""
+    try:
+        return text.encode("cp437").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return text
+
+
 def slug(text: str) -> str:
     """'Ana García Pérez' → 'ana_garcia_perez' (a safe nbgrader student id)."""
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
@@ -119,7 +127,7 @@ class LMSCollector(FileNameCollectorPlugin):
             return None
         for part in reversed(path.parts):
             if m := MOODLE.match(part):
-                name = m.group("name").strip()
+                name = fix_zip_name(m.group("name")).strip()
                 first, _, last = name.partition(" ")
                 return {"student_id": slug(name), "file_id": self.notebook or path.name,
                         "first_name": first, "last_name": last}

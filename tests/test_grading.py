@@ -297,6 +297,8 @@ def test_lms_file_names():
     canvas = c.collect("/x/garciaana_LATE_123_456_tarea_01-1.ipynb")
     assert canvas["student_id"] == "garciaana" and canvas["file_id"] == "tarea_01.ipynb"
     assert c.collect("/x/notas.txt") is None
+    mojibake = "José Núñez".encode("utf-8").decode("cp437")  # a zip without the UTF-8 flag
+    assert c.collect(f"/x/{mojibake}_7_assignsubmission_file_/t.ipynb")["student_id"] == "jose_nunez"
     assert c.collect("/x/sin_formato.ipynb") is None
 
 
