@@ -16,6 +16,9 @@ from pathlib import Path
 from typing import Any
 
 REPORT_ENV = "COURSE_REPORT_FILE"
+# Units of speed metrics (seconds, throughput, speed-up): their targets belong in the
+# report and the benchmarks, and the test suite does not fail on them (machines vary).
+SPEED_UNITS = ("s", "ms", "min", "GFLOP/s", "x", "img/s")
 
 
 @dataclass
@@ -36,6 +39,11 @@ class Metric:
         if self.higher_is_better:
             return self.value >= self.target
         return self.value <= self.target
+
+    @property
+    def is_speed(self) -> bool:
+        """A time or throughput metric (by its unit), as opposed to accuracy or error."""
+        return self.unit.strip() in SPEED_UNITS
 
     def describe(self) -> str:
         text = f"{self.name} = {_fmt(self.value)}{self.unit}"

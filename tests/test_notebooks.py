@@ -9,6 +9,7 @@ import nbformat
 import pytest
 
 from course_utils.badges import BADGE_PREFIX, INSTALL_RE
+from course_utils.report import Metric
 from course_utils.run import discover, run_course
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -87,14 +88,17 @@ def quick_report(tmp_path_factory):
 @pytest.mark.notebooks
 @pytest.mark.parametrize("path", LESSONS, ids=ids(LESSONS))
 def test_lesson_runs_in_quick_mode(path, quick_report):
+    """Runs without errors and meets its accuracy/error targets.
+
+    Speed targets (seconds, GFLOP/s…) are shown in the report but not asserted here:
+    a loaded CI machine must not fail the suite (design: no timed unit tests).
+    """
     result = quick_report[path.relative_to(NOTEBOOKS).as_posix()]
-    missed = [m["name"] for m in result["metrics"] if m["target"] is not None and not _met(m)]
-    assert result["status"] == "ok", f"{result['status']}: {result['error']} {missed}"
-    assert result["metrics"], "la lección no registró ninguna métrica con record()"
-
-
-def _met(m):
-    return m["value"] >= m["target"] if m["higher_is_better"] else m["value"] <= m["target"]
+    assert result["status"] != "fallo", result["error"]
+    metrics = [Metric(**m) for m in result["metrics"]]
+    assert metrics, "la lección no registró ninguna métrica con record()"
+    missed = [m.describe() for m in metrics if m.met is False and not m.is_speed]
+    assert not missed, missed
 
 
 @pytest.mark.gpu

@@ -49,3 +49,9 @@ def test_note_data_and_no_file_without_env(report_file, monkeypatch, tmp_path):
     monkeypatch.delenv("COURSE_REPORT_FILE")
     record("x", 1.0)  # prints, writes nothing
     assert read_entries(tmp_path / "missing.jsonl") == ([], [])
+
+
+def test_speed_metrics_are_recognised_by_unit():
+    assert Metric("t", 3.0, 60.0, False, " s").is_speed
+    assert Metric("g", 100.0, 10.0, True, " GFLOP/s").is_speed
+    assert not Metric("acc", 0.9, 0.8).is_speed
