@@ -96,7 +96,10 @@ def compare(
         return False
     exact = bool(np.array_equal(a, b))
     close = exact or bool(np.allclose(a, b, rtol=rtol, atol=atol))
-    diff = float(np.max(np.abs(a.astype(np.float64) - b.astype(np.float64)))) if a.size else 0.0
+    a64, b64 = a.astype(np.float64), b.astype(np.float64)
+    with np.errstate(invalid="ignore"):  # inf - inf: equal infinities count as no difference
+        gaps = np.where(a64 == b64, 0.0, np.abs(a64 - b64))
+    diff = float(np.max(gaps)) if a.size else 0.0
     if verbose:
         label = "exacto" if exact else ("aproximado" if close else "DIFERENTE")
         mark = "✔" if close else "✘"

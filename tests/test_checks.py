@@ -71,3 +71,13 @@ def test_check_helpers_spanish_messages():
     check_close(np.array([1.0, 2.0]), [1.0, 2.0 + 1e-9])
     with pytest.raises(AssertionError, match=r"posición \(1,\).*obtuviste 3.*se esperaba 2"):
         check_close(np.array([1.0, 3.0]), [1.0, 2.0], name="y")
+
+
+def test_compare_equal_infinities_is_not_nan(capsys):
+    import warnings
+
+    a = np.array([1.0, np.inf, -np.inf])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert compare("infinitos", a, a.copy())
+    assert "nan" not in capsys.readouterr().out
