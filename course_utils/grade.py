@@ -236,10 +236,11 @@ def autograde(assignment: str, cdir: Path | None = None, sandbox: bool = True, t
     submitted = cdir / "submitted"
     names = students or sorted(p.name for p in submitted.iterdir() if (p / assignment).is_dir())
     runtime = Path(tempfile.mkdtemp(prefix="calificar-"))
+    env = _kernel_env(runtime) if sandbox else None
     results = []
     try:
         for student in names:
-            results.append(_grade_one(cdir, assignment, student, runtime, sandbox, timeout, student_timeout))
+            results.append(_grade_one(cdir, assignment, student, runtime, env, timeout, student_timeout))
     finally:
         shutil.rmtree(runtime, ignore_errors=True)
     scores = _scores(cdir, assignment) or {}
@@ -251,8 +252,9 @@ def autograde(assignment: str, cdir: Path | None = None, sandbox: bool = True, t
     return results
 
 
-def _grade_one(cdir: Path, assignment: str, student: str, runtime: Path, sandbox: bool,
+def _grade_one(cdir: Path, assignment: str, student: str, runtime: Path, env: dict[str, str] | None,
                timeout: int | None, student_timeout: int) -> StudentResult:
+    """Sanitize and grade one student; `env` is the sandbox environment (None: no sandbox)."""
     folder = cdir / "submitted" / student / assignment
     try:
         problems = sanitize_submission(folder, cdir / "originals" / assignment / student)
@@ -261,9 +263,7 @@ def _grade_one(cdir: Path, assignment: str, student: str, runtime: Path, sandbox
     args = ["autograde", assignment, "--student", student, "--force"]
     if timeout:
         args.append(f"--Execute.timeout={timeout}")
-    env = os.environ.copy()
-    if sandbox:
-        env = _kernel_env(runtime)
+    if env is not None:
         args += ["--KernelManager.transport=ipc", f"--KernelManager.ip={runtime / slug(student)}-ipc"]
     try:
         proc = _nbgrader(args, cdir, env, timeout=student_timeout)
