@@ -99,6 +99,22 @@ def is_offline() -> bool:
     return os.environ.get(OFFLINE_ENV, "").strip().lower() in {"1", "true", "yes", "si", "sí"}
 
 
+def can_reach(host: str, port: int = 443, timeout: float = 3.0) -> bool:
+    """True when a TCP connection to host:port opens within `timeout` s (False if COURSE_OFFLINE=1).
+
+    For optional online extras (pretrained weights, the Hugging Face hub): ask
+    first, so that an offline machine takes the offline path at once instead of
+    waiting for a library's own long timeout.
+    """
+    if is_offline():
+        return False
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
 def download_timeout() -> float:
     """Seconds to wait for the server (COURSE_DOWNLOAD_TIMEOUT, default 30)."""
     raw = os.environ.get(TIMEOUT_ENV, "").strip()

@@ -397,3 +397,19 @@ def test_texts_from_mirror(shared_mirror):
     assert full.startswith("The Project Gutenberg eBook of Don Quijote") and len(full) > len(quijote)
     shakespeare = data.load_text("tinyshakespeare")
     assert shakespeare.startswith("First Citizen:") and len(shakespeare) == 1115394
+
+
+def test_can_reach_local_server_and_respects_offline(monkeypatch):
+    import socket as _socket
+
+    server = _socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    port = server.getsockname()[1]
+    monkeypatch.delenv(download.OFFLINE_ENV, raising=False)
+    assert download.can_reach("127.0.0.1", port, timeout=1.0)
+    monkeypatch.setenv(download.OFFLINE_ENV, "1")
+    assert not download.can_reach("127.0.0.1", port, timeout=1.0)
+    server.close()
+    monkeypatch.delenv(download.OFFLINE_ENV)
+    assert not download.can_reach("127.0.0.1", port, timeout=1.0)
