@@ -25,13 +25,22 @@ from course_utils.sandbox import bwrap_path
 from course_utils.sanitize import Ungradable, sanitize_notebook
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-ASSIGNMENT = "tarea_01"
+ASSIGNMENTS = grade.assignments(REPO_ROOT / "grading")
+ASSIGNMENT = "tarea_01"  # the full hostile batch and the collector tests use this one
 SOURCE = REPO_ROOT / "grading" / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+# Per-cell timeout while grading in the tests (an infinite loop costs this much); assignments
+# with a training exercise need more than tarea_01's NumPy-only cells.
+TIMEOUTS = {"tarea_01": 10}
+DEFAULT_TIMEOUT = 45
 needs_sandbox = pytest.mark.skipif(bwrap_path() is None, reason="bubblewrap not available")
 
 
-def _points() -> dict[str, int]:
-    nb = nbformat.read(SOURCE, as_version=4)
+def _source(assignment: str) -> Path:
+    return REPO_ROOT / "grading" / "source" / assignment / f"{assignment}.ipynb"
+
+
+def _points(assignment: str) -> dict[str, int]:
+    nb = nbformat.read(_source(assignment), as_version=4)
     out: dict[str, int] = {}
     for cell in nb.cells:
         meta = cell.metadata.get("nbgrader", {})
@@ -41,7 +50,8 @@ def _points() -> dict[str, int]:
     return out
 
 
-POINTS = _points()
+POINTS_BY_ASSIGNMENT = {a: _points(a) for a in ASSIGNMENTS}
+POINTS = POINTS_BY_ASSIGNMENT[ASSIGNMENT]
 
 
 def _cell(nb, grade_id):
@@ -84,7 +94,21 @@ def _prefix(nb, grade_id, code):
     cell.source = code + "\n" + cell.source
 
 
-def _submissions(source_nb, blank_nb, cdir: Path, port: int) -> dict[str, object]:
+def _graded_id(nb, ex, kind):
+    """grade_id of exercise `ex`'s visible or hidden ('oculta') test cell."""
+    return next(c.metadata["nbgrader"]["grade_id"] for c in nb.cells
+                if c.metadata.get("nbgrader", {}).get("grade") and c.metadata["nbgrader"]["grade_id"].startswith(ex + "-")
+                and c.metadata["nbgrader"]["grade_id"].endswith(kind))
+
+
+# Every assignment gets the round trip and these hostile submissions; the sandbox escapes
+# (reading, writing, network, huge output, fork bomb) do not depend on the assignment and run
+# for ASSIGNMENT only.
+COMMON = ("perfecta", "en_blanco", "parcial", "bucle_infinito", "muerte_del_kernel", "celda_borrada",
+          "pruebas_editadas", "desde_colab", "json_roto")
+
+
+def _submissions(assignment, source_nb, blank_nb, cdir: Path, port: int) -> dict[str, object]:
     """name → notebook (or raw text for broken files)."""
     subs: dict[str, object] = {"perfecta": source_nb, "en_blanco": blank_nb}
 
@@ -107,25 +131,27 @@ def _submissions(source_nb, blank_nb, cdir: Path, port: int) -> dict[str, object
     variant("muerte_del_kernel", lambda nb: _prefix(nb, _solution_id(source_nb, "ej4"), "import os\nos._exit(1)"))
 
     def delete_hidden(nb):
-        nb.cells = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") != "ej2-softmax-oculta"]
+        hidden = _graded_id(source_nb, "ej2", "-oculta")
+        nb.cells = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") != hidden]
     variant("celda_borrada", delete_hidden)
 
     def edit_tests(nb):
-        _cell(nb, _solution_id(source_nb, "ej3")).source = "def mse(pred, y):\n    return 0.0"
-        for gid in ("ej3-perdidas-visible", "ej3-perdidas-oculta"):
-            _cell(nb, gid).source = "pass  # pruebas «arregladas» por el alumno"
+        # ex. 3 unsolved, and its tests replaced by `pass`: nbgrader restores the locked tests
+        _cell(nb, _solution_id(source_nb, "ej3")).source = "pass  # sin resolver"
+        for kind in ("-visible", "-oculta"):
+            _cell(nb, _graded_id(source_nb, "ej3", kind)).source = "pass  # pruebas «arregladas» por el alumno"
     variant("pruebas_editadas", edit_tests)
 
     def duplicate(nb):
-        i = nb.cells.index(_cell(nb, "ej1-sigmoid-visible"))
+        i = nb.cells.index(_cell(nb, _graded_id(source_nb, "ej1", "-visible")))
         twin = copy.deepcopy(nb.cells[i])
         twin["id"] = "gemela"
         nb.cells.insert(i + 1, twin)
     variant("celda_duplicada", duplicate)
 
-    secrets = [cdir / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", cdir / "gradebook.db",
-               cdir / "submitted" / "perfecta" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb",
-               Path("../../../source") / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", Path("../../../gradebook.db")]
+    secrets = [cdir / "source" / assignment / f"{assignment}.ipynb", cdir / "gradebook.db",
+               cdir / "submitted" / "perfecta" / assignment / f"{assignment}.ipynb",
+               Path("../../../source") / assignment / f"{assignment}.ipynb", Path("../../../gradebook.db")]
     read_code = (f"for ruta in {[str(p) for p in secrets]!r}:\n"
                  "    try:\n        open(ruta, 'rb').read(10)\n        print('FILTRADO', ruta)\n"
                  "    except OSError:\n        print('BLOQUEADO', ruta)")
@@ -147,16 +173,23 @@ def _submissions(source_nb, blank_nb, cdir: Path, port: int) -> dict[str, object
         c.metadata["id"] = "colab-id"
     subs["desde_colab"] = colab
     subs["json_roto"] = nbformat.writes(source_nb)[:5000]
-    return subs
+    return subs if assignment == ASSIGNMENT else {k: v for k, v in subs.items() if k in COMMON}
 
 
-EXPECTED = {
-    "perfecta": 100, "en_blanco": 0, "parcial": POINTS["ej1"] + POINTS["ej2"] + POINTS["ej3"],
-    "bucle_infinito": 100 - POINTS["ej1"], "celda_que_falla": 100 - POINTS["ej1"],
-    "bomba_de_memoria": 100 - POINTS["ej1"],
-    "celda_borrada": 100, "pruebas_editadas": 100 - POINTS["ej3"], "celda_duplicada": 100,
-    "lee_secretos": 100, "escribe_fuera": 100, "red": 100, "salida_enorme": 100, "desde_colab": 100,
-}
+def _expected(assignment: str) -> dict[str, float]:
+    points = POINTS_BY_ASSIGNMENT[assignment]
+    everything = {
+        "perfecta": 100, "en_blanco": 0, "parcial": points["ej1"] + points["ej2"] + points["ej3"],
+        "bucle_infinito": 100 - points["ej1"], "celda_que_falla": 100 - points["ej1"],
+        "bomba_de_memoria": 100 - points["ej1"],
+        "celda_borrada": 100, "pruebas_editadas": 100 - points["ej3"], "celda_duplicada": 100,
+        "lee_secretos": 100, "escribe_fuera": 100, "red": 100, "salida_enorme": 100, "desde_colab": 100,
+    }
+    return everything if assignment == ASSIGNMENT else {k: v for k, v in everything.items() if k in COMMON}
+
+
+EXPECTED = _expected(ASSIGNMENT)
+SCORE_CASES = [(a, s) for a in ASSIGNMENTS for s in sorted(_expected(a))]
 
 
 @pytest.fixture(scope="module")
@@ -164,52 +197,76 @@ def course(tmp_path_factory):
     """A temporary copy of the nbgrader course with the student version released."""
     root = tmp_path_factory.mktemp("repo")
     shutil.copy(REPO_ROOT / "pyproject.toml", root)
-    (root / "notebooks" / "01_intro").mkdir(parents=True)
+    for a in ASSIGNMENTS:
+        (root / "notebooks" / grade.module_folder(a).name).mkdir(parents=True, exist_ok=True)
     cdir = root / "grading"
     cdir.mkdir()
     shutil.copy(REPO_ROOT / "grading" / "nbgrader_config.py", cdir)
     shutil.copytree(REPO_ROOT / "grading" / "source", cdir / "source")
-    released = grade.release(ASSIGNMENT, cdir, root)
+    released = {p.stem: p for p in grade.release(None, cdir, root)}
     return root, cdir, released
 
 
-def test_points_total_100():
-    assert sum(POINTS.values()) == 100 and len(POINTS) >= 6
+def test_every_module_with_lessons_up_to_the_last_assignment_has_one():
+    numbers = sorted(int(a.split("_")[1]) for a in ASSIGNMENTS)
+    assert numbers == list(range(1, len(numbers) + 1)), ASSIGNMENTS
 
 
-def test_committed_student_version_is_what_nbgrader_generates(course):
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_points_total_100(assignment):
+    points = POINTS_BY_ASSIGNMENT[assignment]
+    assert sum(points.values()) == 100 and 6 <= len(points) <= 8, points
+    assert all(p >= 10 for p in points.values()), points
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_committed_student_version_is_what_nbgrader_generates(course, assignment):
     root, _, released = course
-    assert [p.name for p in released] == [f"{ASSIGNMENT}.ipynb"]
-    committed = REPO_ROOT / "notebooks" / "01_intro" / f"{ASSIGNMENT}.ipynb"
+    assert sorted(released) == sorted(ASSIGNMENTS)
+    committed = grade.module_folder(assignment) / f"{assignment}.ipynb"
     assert committed.exists(), "Falta la versión del alumnado: python -m course_utils grade release"
-    assert json.loads(committed.read_text()) == json.loads(released[0].read_text()), \
+    assert json.loads(committed.read_text()) == json.loads(released[assignment].read_text()), \
         "La versión del alumnado no coincide con la fuente: ejecuta python -m course_utils grade release"
 
 
-def test_student_version_has_no_solutions_or_hidden_tests(course):
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_student_version_has_no_solutions_or_hidden_tests(course, assignment):
     _, _, released = course
-    text = released[0].read_text()
+    text = released[assignment].read_text()
     assert "BEGIN SOLUTION" not in text and "BEGIN HIDDEN TESTS" not in text
     assert "# TU CÓDIGO AQUÍ" in text
 
 
 @pytest.fixture(scope="module")
-def batch(course):
+def batches(course):
+    """assignment → graded batch, built on first use (one collect + autograde per assignment)."""
     root, cdir, released = course
-    listener = _Listener()
-    source_nb = nbformat.read(SOURCE, as_version=4)
-    blank_nb = nbformat.read(released[0], as_version=4)
-    lms = root / "descarga"
-    for name, nb in _submissions(source_nb, blank_nb, cdir, listener.port).items():
-        (lms / name).mkdir(parents=True)
-        path = lms / name / ("Copia de tarea_01.ipynb" if name == "desde_colab" else f"{ASSIGNMENT}.ipynb")
-        path.write_text(nb if isinstance(nb, str) else nbformat.writes(nb), encoding="utf-8")
-    students = grade.collect(ASSIGNMENT, lms, cdir)
-    before_source = _sha(cdir / "source")
-    honest = {s: _sha(cdir / "submitted" / s) for s in ("perfecta", "en_blanco", "parcial")}
-    results = grade.autograde(ASSIGNMENT, cdir, timeout=10)
-    return {"cdir": cdir, "students": students, "results": {r.student: r for r in results},
-            "before_source": before_source, "honest": honest, "listener": listener}
+    done: dict[str, dict] = {}
+
+    def get(assignment: str) -> dict:
+        if assignment not in done:
+            listener = _Listener()
+            source_nb = nbformat.read(_source(assignment), as_version=4)
+            blank_nb = nbformat.read(released[assignment], as_version=4)
+            lms = root / "descarga" / assignment
+            for name, nb in _submissions(assignment, source_nb, blank_nb, cdir, listener.port).items():
+                (lms / name).mkdir(parents=True)
+                file = f"Copia de {assignment}.ipynb" if name == "desde_colab" else f"{assignment}.ipynb"
+                (lms / name / file).write_text(nb if isinstance(nb, str) else nbformat.writes(nb), encoding="utf-8")
+            students = grade.collect(assignment, lms, cdir)
+            before_source = _sha(cdir / "source")
+            honest = {s: _sha(cdir / "submitted" / s / assignment) for s in ("perfecta", "en_blanco", "parcial")}
+            results = grade.autograde(assignment, cdir, timeout=TIMEOUTS.get(assignment, DEFAULT_TIMEOUT))
+            done[assignment] = {"cdir": cdir, "students": students, "results": {r.student: r for r in results},
+                                "before_source": before_source, "honest": honest, "listener": listener}
+        return done[assignment]
+
+    return get
+
+
+@pytest.fixture(scope="module")
+def batch(batches):
+    return batches(ASSIGNMENT)
 
 
 @needs_sandbox
@@ -219,11 +276,21 @@ def test_collect_took_every_student(batch):
 
 
 @needs_sandbox
-@pytest.mark.parametrize("student", sorted(EXPECTED))
-def test_each_submission_gets_its_correct_score(batch, student):
-    r = batch["results"][student]
-    assert r.status == grade.GRADED, f"{student}: {r.status} {r.problems}"
-    assert r.score == pytest.approx(EXPECTED[student]) and r.max_score == 100
+@pytest.mark.parametrize("assignment,student", SCORE_CASES)
+def test_each_submission_gets_its_correct_score(batches, assignment, student):
+    r = batches(assignment)["results"][student]
+    assert r.status == grade.GRADED, f"{assignment}/{student}: {r.status} {r.problems}"
+    assert r.score == pytest.approx(_expected(assignment)[student]) and r.max_score == 100
+
+
+@needs_sandbox
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_broken_submissions_of_every_assignment(batches, assignment):
+    results = batches(assignment)["results"]
+    assert results["json_roto"].status == grade.UNGRADABLE
+    dead = results["muerte_del_kernel"]
+    assert dead.status == grade.FAILED and "murió" in " ".join(dead.problems), dead
+    assert "metadatos de Colab" in " ".join(results["desde_colab"].problems)
 
 
 @needs_sandbox
@@ -246,7 +313,7 @@ def test_sandbox_kept_secrets_files_and_network_safe(batch):
     cdir = batch["cdir"]
     assert _sha(cdir / "source") == batch["before_source"]
     for student, before in batch["honest"].items():
-        assert _sha(cdir / "submitted" / student) == before
+        assert _sha(cdir / "submitted" / student / ASSIGNMENT) == before
     assert b"ALUMNO_ESTUVO_AQUI" not in (cdir / "gradebook.db").read_bytes()
     assert not (cdir / "intruso.txt").exists()
     assert batch["listener"].accepted == 0
@@ -312,7 +379,7 @@ def test_collect_moodle_zip_and_canvas_folder(course, tmp_path):
     import zipfile
 
     _, cdir, released = course
-    text = released[0].read_text()
+    text = released[ASSIGNMENT].read_text()
     moodle = tmp_path / "moodle.zip"
     with zipfile.ZipFile(moodle, "w") as z:
         z.writestr("Ana García Pérez_1001_assignsubmission_file_/tarea_01.ipynb", text)
@@ -327,13 +394,14 @@ def test_collect_moodle_zip_and_canvas_folder(course, tmp_path):
         assert (cdir / "submitted" / student / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").read_text() == text
 
 
-def test_student_version_run_as_a_student_shows_spanish_feedback(tmp_path):
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_student_version_run_as_a_student_shows_spanish_feedback(tmp_path, assignment):
     """papermill run of the released notebook: each visible test fails on the student's own stub."""
     import re
 
     import papermill as pm
 
-    student = REPO_ROOT / "notebooks" / "01_intro" / f"{ASSIGNMENT}.ipynb"
+    student = grade.module_folder(assignment) / f"{assignment}.ipynb"
     out = tmp_path / "ejecutado.ipynb"
     try:
         pm.execute_notebook(str(student), str(out), kernel_name="python3", cwd=str(tmp_path),
@@ -342,7 +410,7 @@ def test_student_version_run_as_a_student_shows_spanish_feedback(tmp_path):
         pass  # expected: the exercises are not solved
     nb = nbformat.read(out, as_version=4)
     visible = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id", "").endswith("-visible")]
-    assert len(visible) == len(POINTS)
+    assert len(visible) == len(POINTS_BY_ASSIGNMENT[assignment])
     for cell in visible:
         errors = [o for o in cell.outputs if o.output_type == "error"]
         assert errors, f"{cell.metadata.nbgrader.grade_id}: la prueba visible debería fallar sin solución"
