@@ -58,9 +58,11 @@ def _cell(nb, grade_id):
     return next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
 
 
-def _solution_id(nb, ex):
-    return next(c.metadata["nbgrader"]["grade_id"] for c in nb.cells
-                if c.metadata.get("nbgrader", {}).get("solution") and c.metadata["nbgrader"]["grade_id"].startswith(ex))
+def _cell_id(nb, ex, kind):
+    """grade_id of exercise `ex`'s cell of one kind: 'solucion', 'visible' or 'oculta' (ejN-<name>-<kind>)."""
+    return next(gid for c in nb.cells
+                if (gid := c.metadata.get("nbgrader", {}).get("grade_id", "")).startswith(ex + "-")
+                and gid.endswith("-" + kind))
 
 
 def _sha(folder: Path) -> dict[str, str]:
@@ -94,13 +96,6 @@ def _prefix(nb, grade_id, code):
     cell.source = code + "\n" + cell.source
 
 
-def _graded_id(nb, ex, kind):
-    """grade_id of exercise `ex`'s visible or hidden ('oculta') test cell."""
-    return next(c.metadata["nbgrader"]["grade_id"] for c in nb.cells
-                if c.metadata.get("nbgrader", {}).get("grade") and c.metadata["nbgrader"]["grade_id"].startswith(ex + "-")
-                and c.metadata["nbgrader"]["grade_id"].endswith(kind))
-
-
 # Every assignment gets the round trip and these hostile submissions; the sandbox escapes
 # (reading, writing, network, huge output, fork bomb) do not depend on the assignment and run
 # for ASSIGNMENT only.
@@ -114,7 +109,7 @@ def _submissions(assignment, source_nb, blank_nb, cdir: Path, port: int) -> dict
 
     partial = copy.deepcopy(blank_nb)
     for ex in ("ej1", "ej2", "ej3"):
-        gid = _solution_id(source_nb, ex)
+        gid = _cell_id(source_nb, ex, "solucion")
         _cell(partial, gid).source = _cell(source_nb, gid).source
     subs["parcial"] = partial
 
@@ -123,27 +118,27 @@ def _submissions(assignment, source_nb, blank_nb, cdir: Path, port: int) -> dict
         edit(nb)
         subs[name] = nb
 
-    ej1 = _solution_id(source_nb, "ej1")
+    ej1 = _cell_id(source_nb, "ej1", "solucion")
     variant("bucle_infinito", lambda nb: _prefix(nb, ej1, "import time\nwhile True:\n    time.sleep(0.05)"))
     variant("celda_que_falla", lambda nb: _prefix(nb, ej1, "raise ValueError('¡ups!')"))
     variant("bomba_de_memoria", lambda nb: _prefix(nb, ej1, "basura = bytearray(64 * 2**30)"))
     variant("bomba_fork", lambda nb: _prefix(nb, ej1, "import os\nwhile True:\n    os.fork()"))
-    variant("muerte_del_kernel", lambda nb: _prefix(nb, _solution_id(source_nb, "ej4"), "import os\nos._exit(1)"))
+    variant("muerte_del_kernel", lambda nb: _prefix(nb, _cell_id(source_nb, "ej4", "solucion"), "import os\nos._exit(1)"))
 
     def delete_hidden(nb):
-        hidden = _graded_id(source_nb, "ej2", "-oculta")
+        hidden = _cell_id(source_nb, "ej2", "oculta")
         nb.cells = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") != hidden]
     variant("celda_borrada", delete_hidden)
 
     def edit_tests(nb):
         # ex. 3 unsolved, and its tests replaced by `pass`: nbgrader restores the locked tests
-        _cell(nb, _solution_id(source_nb, "ej3")).source = "pass  # sin resolver"
-        for kind in ("-visible", "-oculta"):
-            _cell(nb, _graded_id(source_nb, "ej3", kind)).source = "pass  # pruebas «arregladas» por el alumno"
+        _cell(nb, _cell_id(source_nb, "ej3", "solucion")).source = "pass  # sin resolver"
+        for kind in ("visible", "oculta"):
+            _cell(nb, _cell_id(source_nb, "ej3", kind)).source = "pass  # pruebas «arregladas» por el alumno"
     variant("pruebas_editadas", edit_tests)
 
     def duplicate(nb):
-        i = nb.cells.index(_cell(nb, _graded_id(source_nb, "ej1", "-visible")))
+        i = nb.cells.index(_cell(nb, _cell_id(source_nb, "ej1", "visible")))
         twin = copy.deepcopy(nb.cells[i])
         twin["id"] = "gemela"
         nb.cells.insert(i + 1, twin)
@@ -207,7 +202,7 @@ def course(tmp_path_factory):
     return root, cdir, released
 
 
-def test_every_module_with_lessons_up_to_the_last_assignment_has_one():
+def test_assignments_are_numbered_from_01_without_gaps():
     numbers = sorted(int(a.split("_")[1]) for a in ASSIGNMENTS)
     assert numbers == list(range(1, len(numbers) + 1)), ASSIGNMENTS
 
