@@ -6,11 +6,14 @@
   DIFERENTE" with the max abs difference, to check our code against torch.
 - `check_*`: assertion helpers for graded exercises; their Spanish messages say
   what is wrong and what was expected, never a bare traceback.
+- `student_case(description)`: hidden tests wrap each case in it, so that an
+  exception of the student's code reads as a Spanish message naming the case.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -145,23 +148,28 @@ def check_dtype(value: Any, kind: str = "float", name: str = "resultado") -> Non
         raise AssertionError(f"`{name}` tiene tipo {arr.dtype}, pero se esperaba un tipo {spanish}.")
 
 
-def check_finite(value: Any, name: str = "resultado") -> None:
+def check_finite(value: Any, name: str = "resultado", hint: str = "") -> None:
+    """Fail when `value` holds NaN or inf; `hint` is the likely cause for this exercise (Spanish).
+
+    The hint is the caller's, because only the exercise knows what can produce a non-finite
+    value there (an exp that overflows, a log(0), a division by zero...).
+    """
     arr = to_numpy(value).astype(np.float64)
-    bad = ~np.isfinite(arr)
-    if bad.any():
-        raise AssertionError(
-            f"`{name}` contiene {int(bad.sum())} valores no finitos (NaN o inf). "
-            "¿Hay un exp() que desborda o una división por cero? Prueba el truco de restar el máximo."
-        )
+    bad = int((~np.isfinite(arr)).sum())
+    if bad:
+        what = "1 valor no finito" if bad == 1 else f"{bad} valores no finitos"
+        raise AssertionError(f"`{name}` contiene {what} (NaN o inf)." + (f" {hint}" if hint else ""))
 
 
 def check_close(
-    value: Any, expected: Any, name: str = "resultado", rtol: float = 1e-5, atol: float = 1e-8
+    value: Any, expected: Any, name: str = "resultado", rtol: float = 1e-5, atol: float = 1e-8,
+    finite_hint: str = "",
 ) -> None:
     """Shape, finiteness and values within tolerance, each with its own message."""
     exp = to_numpy(expected)
     check_shape(value, exp.shape, name)
-    check_finite(value, name)
+    if np.all(np.isfinite(exp.astype(np.float64))):
+        check_finite(value, name, finite_hint)
     got = to_numpy(value).astype(np.float64)
     if not np.allclose(got, exp, rtol=rtol, atol=atol):
         diff = np.abs(got - exp)
@@ -171,3 +179,28 @@ def check_close(
             f"`{name}` no coincide con lo esperado{where}: obtuviste {got[idx]:.6g}, "
             f"se esperaba {exp[idx]:.6g} (máx |dif| = {float(diff.max()):.2e}, tolerancia rtol={rtol:g})."
         )
+
+
+@contextmanager
+def student_case(description: str) -> Iterator[None]:
+    """Turn any error inside the block, other than a failed check, into a Spanish message naming the case.
+
+        with student_case("contar_parametros con una red VGG sobre (3, 32, 32)"):
+            total, forma = contar_parametros(capas, (3, 32, 32))
+
+    Hidden tests wrap each case in it, so a student whose function raises, or returns
+    something of the wrong type that makes the test's own code fail, reads which case
+    failed and why instead of a bare English exception.
+    """
+    try:
+        yield
+    except AssertionError:
+        raise
+    except NotImplementedError:
+        raise AssertionError(f"Con {description}: la función todavía no está resuelta "
+                             "(queda `raise NotImplementedError()`).") from None
+    except Exception as e:  # noqa: BLE001 - any error of the student's code, reported in Spanish
+        detail = f"{type(e).__name__}: {e}" if str(e) else type(e).__name__
+        raise AssertionError(f"Con {description}, tu código produjo un error ({detail}), así que las pruebas no "
+                             "pudieron comprobar este caso. Revisa los tipos y formas que devuelves y prueba "
+                             "tu función con entradas como las de este caso.") from None

@@ -12,6 +12,7 @@ from course_utils.checks import (
     gradient_check,
     numerical_gradient,
     rel_error,
+    student_case,
 )
 
 
@@ -81,3 +82,27 @@ def test_compare_equal_infinities_is_not_nan(capsys):
         warnings.simplefilter("error")
         assert compare("infinitos", a, a.copy())
     assert "nan" not in capsys.readouterr().out
+
+
+def test_check_finite_plural_and_hint_only_when_given():
+    with pytest.raises(AssertionError, match=r"contiene 1 valor no finito \(NaN o inf\)\.$"):
+        check_finite(np.array([1.0, np.nan]), "p")
+    with pytest.raises(AssertionError, match="contiene 2 valores no finitos.*Restas el máximo de cada fila"):
+        check_finite(np.array([np.inf, np.nan]), "p", hint="¿Restas el máximo de cada fila?")
+    with pytest.raises(AssertionError, match="división por cero"):
+        check_close(np.array([np.nan]), [0.5], "f1", finite_hint="¿Una división por cero?")
+    check_close(np.array([np.inf, 1.0]), [np.inf, 1.0])  # an expected inf is not a student error
+
+
+def test_student_case_names_the_case_in_spanish():
+    with pytest.raises(AssertionError, match=r"Con una red VGG, tu código produjo un error \(TypeError: can't"):
+        with student_case("una red VGG"):
+            (3, 3) * (1, 2)  # noqa: B018 - the TypeError a tuple kernel size produces
+    with pytest.raises(AssertionError, match="todavía no está resuelta"):
+        with student_case("z = 0"):
+            raise NotImplementedError()
+    with pytest.raises(AssertionError, match="^mensaje propio$"):  # a failed check passes through unchanged
+        with student_case("z = 0"):
+            raise AssertionError("mensaje propio")
+    with student_case("nada"):
+        pass
