@@ -68,7 +68,7 @@ def _cmd_data(args: argparse.Namespace) -> int:
 
 
 def _cmd_grade(args: argparse.Namespace) -> int:
-    from course_utils import grade
+    from course_utils.grading import export, grade
 
     cdir = Path(args.course_dir).resolve() if args.course_dir else grade.course_dir()
     try:
@@ -79,7 +79,8 @@ def _cmd_grade(args: argparse.Namespace) -> int:
             students = grade.collect(args.assignment, Path(args.path), cdir)
             print(f"✅ {len(students)} entregas recogidas en {cdir / 'submitted'}: {', '.join(students)}")
         elif args.action == "autograde":
-            results = grade.autograde(args.assignment, cdir, sandbox=not args.no_sandbox, timeout=args.timeout)
+            results = grade.autograde(args.assignment, cdir, sandbox=not args.no_sandbox, timeout=args.timeout,
+                                      jobs=args.jobs)
             print(grade.summary_table(results))
             bad = [r for r in results if r.status != grade.GRADED]
             print(f"{'⚠️' if bad else '✅'} {len(results) - len(bad)} calificadas, {len(bad)} con problemas. "
@@ -87,10 +88,15 @@ def _cmd_grade(args: argparse.Namespace) -> int:
         elif args.action == "feedback":
             print(f"✅ Retroalimentación HTML en {grade.feedback(args.assignment, cdir)}")
         elif args.action == "export":
-            out = grade.export(args.assignment, cdir, Path(args.output) if args.output else None)
-            print(f"✅ Notas en {out}")
             if not args.no_feedback:
                 print(f"✅ Retroalimentación HTML en {grade.feedback(args.assignment, cdir)}")
+            written = export.export(args.assignment, cdir, Path(args.output) if args.output else None,
+                                    moodle=args.moodle and Path(args.moodle), canvas=args.canvas and Path(args.canvas),
+                                    canvas_column=args.columna)
+            labels = {"notas": "Notas", "moodle": "Hoja para subir a Moodle", "canvas": "CSV para importar en Canvas",
+                      "moodle_zip": "Retroalimentación para Moodle (zip de archivos de comentarios)"}
+            for key, path in written.items():
+                print(f"✅ {labels[key]}: {path}")
     except (RuntimeError, ValueError, FileNotFoundError) as exc:
         print(f"❌ {exc}", file=sys.stderr)
         return 2
@@ -132,12 +138,20 @@ def build_parser() -> argparse.ArgumentParser:
     auto.add_argument("assignment", metavar="TAREA")
     auto.add_argument("--no-sandbox", action="store_true", help="sin aislamiento (¡peligroso! lee el README)")
     auto.add_argument("--timeout", type=int, help="segundos máximos por celda (por defecto, los de nbgrader_config.py)")
+    auto.add_argument("--jobs", type=int, metavar="N",
+                      help="entregas calificadas a la vez (por defecto, una por núcleo de la CPU)")
     fb = gsub.add_parser("feedback", help="genera la retroalimentación HTML de cada alumno")
     fb.add_argument("assignment", metavar="TAREA")
-    exp = gsub.add_parser("export", help="escribe el CSV de notas (y la retroalimentación)")
+    exp = gsub.add_parser("export", help="retroalimentación, CSV de notas y archivos para subir al aula virtual")
     exp.add_argument("assignment", metavar="TAREA")
     exp.add_argument("--output", metavar="CSV", help="archivo de salida (por defecto grading/notas_TAREA.csv)")
     exp.add_argument("--no-feedback", action="store_true", help="no generar la retroalimentación HTML")
+    exp.add_argument("--moodle", metavar="HOJA.csv",
+                     help="hoja de calificación descargada de la tarea de Moodle: escribe grading/moodle_TAREA.csv "
+                          "con notas y comentarios, y el zip de retroalimentación")
+    exp.add_argument("--canvas", metavar="LIBRO.csv",
+                     help="libro de calificaciones exportado de Canvas: escribe grading/canvas_TAREA.csv")
+    exp.add_argument("--columna", metavar="NOMBRE", help="columna de la tarea en el CSV de Canvas, si no se deduce")
     grade.set_defaults(func=_cmd_grade)
     return parser
 

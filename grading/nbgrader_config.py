@@ -10,11 +10,14 @@ import os
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
 from nbgrader.preprocessors import ClearHiddenTests, GetGrades
 
+from course_utils.grading import COURSE_ID
+from course_utils.grading.feedback import TEMPLATES, StudentFeedback
+
 c = get_config()  # noqa: F821 (provided by nbgrader when it loads this file)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
-c.CourseDirectory.course_id = "curso-dl-es"
+c.CourseDirectory.course_id = COURSE_ID
 c.CourseDirectory.root = HERE
 # SQLite by default. For several graders sharing one gradebook, point this at
 # PostgreSQL instead, e.g. "postgresql://usuario:clave@servidor/gradebook"
@@ -33,9 +36,12 @@ c.ExecutePreprocessor.kernel_name = "python3"
 # A deleted graded cell is put back from the gradebook (and run) instead of being lost silently.
 c.OverwriteCells.add_missing_cells = True
 
-# Feedback: show scores and messages, not the code of the hidden tests.
-c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, CSSHTMLHeaderPreprocessor]
+# Feedback for students: Spanish page with a per-exercise summary; hidden-test cells show only
+# "superadas" or the failed check's message (never their code or traceback); no grader paths.
+c.GenerateFeedback.preprocessors = [GetGrades, StudentFeedback, ClearHiddenTests, CSSHTMLHeaderPreprocessor]
 c.ClearHiddenTests.enforce_metadata = False
+c.HTMLExporter.template_name = "feedback_es"
+c.HTMLExporter.extra_template_basedirs = [str(TEMPLATES)]
 
 # Keep feedback readable and the gradebook small.
 c.LimitOutput.max_lines = 300

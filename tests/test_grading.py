@@ -10,6 +10,10 @@ from __future__ import annotations
 
 import copy
 import csv
+import os
+import re
+import subprocess
+import sys
 import hashlib
 import json
 import shutil
@@ -20,9 +24,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from course_utils import grade
-from course_utils.sandbox import bwrap_path
-from course_utils.sanitize import Ungradable, sanitize_notebook
+from course_utils.grading import export, grade, lms
+from course_utils.grading.feedback import HIDDEN_BEGIN
+from course_utils.grading.sandbox import bwrap_path
+from course_utils.grading.sanitize import Ungradable, sanitize_notebook
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 ASSIGNMENTS = grade.assignments(REPO_ROOT / "grading")
@@ -99,8 +104,8 @@ def _prefix(nb, grade_id, code):
 # Every assignment gets the round trip and these hostile submissions; the sandbox escapes
 # (reading, writing, network, huge output, fork bomb) do not depend on the assignment and run
 # for ASSIGNMENT only.
-COMMON = ("perfecta", "en_blanco", "parcial", "bucle_infinito", "muerte_del_kernel", "celda_borrada",
-          "pruebas_editadas", "desde_colab", "json_roto")
+COMMON = ("perfecta", "en_blanco", "parcial", "devuelve_cero", "bucle_infinito", "muerte_del_kernel",
+          "celda_borrada", "pruebas_editadas", "desde_colab", "json_roto")
 
 
 def _submissions(assignment, source_nb, blank_nb, cdir: Path, port: int) -> dict[str, object]:
@@ -112,6 +117,14 @@ def _submissions(assignment, source_nb, blank_nb, cdir: Path, port: int) -> dict
         gid = _cell_id(source_nb, ex, "solucion")
         _cell(partial, gid).source = _cell(source_nb, gid).source
     subs["parcial"] = partial
+
+    # every solution returns 0: the hidden tests' own code then fails in many places (the feedback test)
+    zero = copy.deepcopy(source_nb)
+    for cell in zero.cells:
+        if "### BEGIN SOLUTION" in cell.source:
+            cell.source = re.sub(r"^([ \t]*)### BEGIN SOLUTION\n.*?### END SOLUTION",
+                                 lambda m: f"{m.group(1)}return 0", cell.source, flags=re.S | re.M)
+    subs["devuelve_cero"] = zero
 
     def variant(name, edit):
         nb = copy.deepcopy(source_nb)
@@ -251,7 +264,7 @@ def batches(course):
             students = grade.collect(assignment, lms, cdir)
             before_source = _sha(cdir / "source")
             honest = {s: _sha(cdir / "submitted" / s / assignment) for s in ("perfecta", "en_blanco", "parcial")}
-            results = grade.autograde(assignment, cdir, timeout=TIMEOUTS.get(assignment, DEFAULT_TIMEOUT))
+            results = grade.autograde(assignment, cdir, timeout=TIMEOUTS.get(assignment, DEFAULT_TIMEOUT), jobs=2)
             done[assignment] = {"cdir": cdir, "students": students, "results": {r.student: r for r in results},
                                 "before_source": before_source, "honest": honest, "listener": listener}
         return done[assignment]
@@ -327,7 +340,7 @@ def test_sandbox_kept_secrets_files_and_network_safe(batch):
 @needs_sandbox
 def test_export_and_feedback(batch):
     cdir = batch["cdir"]
-    out = grade.export(ASSIGNMENT, cdir)
+    out = export.export(ASSIGNMENT, cdir)["notas"]
     rows = {r["alumno"]: r for r in csv.DictReader(out.open(encoding="utf-8"))}
     assert rows["perfecta"]["puntos"] == "100" and rows["en_blanco"]["puntos"] == "0"
     assert rows["json_roto"]["estado"] == grade.UNGRADABLE and rows["json_roto"]["puntos"] == ""
@@ -352,15 +365,18 @@ def test_sanitize_rejects_and_repairs(tmp_path):
 
 
 def test_lms_file_names():
-    c = grade.LMSCollector(notebook="tarea_01.ipynb")
+    c = lms.LMSCollector(notebook="tarea_01.ipynb")
     moodle = c.collect("/x/Ana García Pérez_12345_assignsubmission_file_/Copia de tarea_01.ipynb")
-    assert moodle["student_id"] == "ana_garcia_perez" and moodle["file_id"] == "tarea_01.ipynb"
+    assert moodle["student_id"] == "ana_garcia_perez_12345" and moodle["file_id"] == "tarea_01.ipynb"
     assert moodle["first_name"] == "Ana" and moodle["last_name"] == "García Pérez"
     canvas = c.collect("/x/garciaana_LATE_123_456_tarea_01-1.ipynb")
-    assert canvas["student_id"] == "garciaana" and canvas["file_id"] == "tarea_01.ipynb"
+    assert canvas["student_id"] == "garciaana_123" and canvas["file_id"] == "tarea_01.ipynb"
     assert c.collect("/x/notas.txt") is None
     mojibake = "José Núñez".encode("utf-8").decode("cp437")  # a zip without the UTF-8 flag
-    assert c.collect(f"/x/{mojibake}_7_assignsubmission_file_/t.ipynb")["student_id"] == "jose_nunez"
+    who = lms.identify(f"/x/{mojibake}_7_assignsubmission_file_/t.ipynb")
+    assert (who.student_id, who.full_name, who.lms_id) == ("jose_nunez_7", "José Núñez", "7")
+    # two students with the same name stay two students
+    assert lms.identify("Ana Gil_1_assignsubmission_file_/t.ipynb") != lms.identify("Ana Gil_2_assignsubmission_file_/t.ipynb")
     assert c.collect("/x/sin_formato.ipynb") is None
 
 
@@ -379,14 +395,20 @@ def test_collect_moodle_zip_and_canvas_folder(course, tmp_path):
     with zipfile.ZipFile(moodle, "w") as z:
         z.writestr("Ana García Pérez_1001_assignsubmission_file_/tarea_01.ipynb", text)
         z.writestr("Luis Ruiz_1002_assignsubmission_file_/Copia de tarea_01.ipynb", text)
-    assert grade.collect(ASSIGNMENT, moodle, cdir) == ["ana_garcia_perez", "luis_ruiz"]
+    assert grade.collect(ASSIGNMENT, moodle, cdir) == ["ana_garcia_perez_1001", "luis_ruiz_1002"]
     canvas = tmp_path / "canvas"
     canvas.mkdir()
     (canvas / "lopezmaria_2001_9001_tarea_01.ipynb").write_text(text)
     (canvas / "sotojuan_LATE_2002_9002_tarea_01-1.ipynb").write_text(text)
-    assert grade.collect(ASSIGNMENT, canvas, cdir) == ["lopezmaria", "sotojuan"]
-    for student in ("ana_garcia_perez", "luis_ruiz", "lopezmaria", "sotojuan"):
+    assert grade.collect(ASSIGNMENT, canvas, cdir) == ["lopezmaria_2001", "sotojuan_2002"]
+    for student in ("ana_garcia_perez_1001", "luis_ruiz_1002", "lopezmaria_2001", "sotojuan_2002"):
         assert (cdir / "submitted" / student / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").read_text() == text
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{cdir / 'gradebook.db'}", course_id="curso-dl-es") as gb:
+        ana = gb.find_student("ana_garcia_perez_1001")
+        assert (ana.first_name, ana.last_name, ana.lms_user_id) == ("Ana", "García Pérez", "1001")
+        assert gb.find_student("sotojuan_2002").lms_user_id == "2002"
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
@@ -412,3 +434,176 @@ def test_student_version_run_as_a_student_shows_spanish_feedback(tmp_path, assig
         assert errors[0].ename in ("NotImplementedError", "AssertionError")
         trace = re.sub(r"\x1b\[[0-9;]*m", "", "\n".join(errors[0].traceback))
         assert "course_utils/" not in trace, trace
+
+
+def _html_text(path: Path) -> str:
+    """The text a student reads in a feedback page (no tags, styles or scripts)."""
+    import html
+
+    page = path.read_text(encoding="utf-8")
+    page = re.sub(r"<(style|script)\b.*?</\1>", "", page, flags=re.S)
+    return html.unescape(re.sub(r"<[^>]+>", "", page))
+
+
+def _hidden_lines(assignment: str) -> list[str]:
+    """Lines of the hidden tests that appear nowhere else in the source (those must never reach a student)."""
+    nb = nbformat.read(_source(assignment), as_version=4)
+    hidden, public = [], set()
+    for cell in nb.cells:
+        inside = False
+        for line in cell.source.splitlines():
+            if "BEGIN HIDDEN TESTS" in line or "END HIDDEN TESTS" in line:
+                inside = "BEGIN" in line
+                continue
+            (hidden.append if inside else public.add)(line.strip())
+    return [line for line in hidden if len(line) >= 12 and line not in public]
+
+
+@needs_sandbox
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_feedback_shows_no_hidden_test_and_is_spanish(batches, assignment):
+    cdir = batches(assignment)["cdir"]
+    fb = grade.feedback(assignment, cdir)
+    hidden = _hidden_lines(assignment)
+    assert len(hidden) > 20, "las pruebas ocultas deberían tener contenido propio"
+    for student in ("en_blanco", "parcial", "devuelve_cero", "perfecta"):
+        text = _html_text(fb / student / assignment / f"{assignment}.html")
+        leaked = [line for line in hidden if line in text]
+        assert not leaked, f"{student}: la retroalimentación muestra líneas de las pruebas ocultas: {leaked[:5]}"
+        for path in (str(REPO_ROOT), sys.prefix, "site-packages", str(Path.home()) + "/"):
+            assert path not in text, f"{student}: la retroalimentación muestra rutas del calificador ({path})"
+        assert HIDDEN_BEGIN not in text
+    text = _html_text(fb / "devuelve_cero" / assignment / f"{assignment}.html")
+    for label in ("Puntuación", "Prueba visible", "Prueba oculta", "Ejercicio 1 · ", "Total", "volver arriba"):
+        assert label in text, label
+    for english in ("Score", "Test cell", "Grade cell", "(Top)", "Student's answer", "Traceback"):
+        assert english not in text, english
+    # every failed hidden-test cell shows one Spanish line, and the summary lists every exercise
+    failed = text.count("✘")
+    assert failed >= len(POINTS_BY_ASSIGNMENT[assignment]), text[:3000]
+    for ex in POINTS_BY_ASSIGNMENT[assignment]:
+        assert f"Ejercicio {ex[2:]} · " in text
+
+
+MOODLE_HEADER = ('Identificador,"Nombre completo","Dirección de correo",Estado,Calificación,"Calificación máxima",'
+                 '"La calificación puede ser cambiada","Última modificación (entrega)",'
+                 '"Última modificación (calificación)","Comentarios de retroalimentación"')
+
+
+@needs_sandbox
+def test_readme_commands_from_a_shell_without_the_venv(tmp_path):
+    """collect → autograde (--jobs 2 and --jobs 1 agree) → export --moodle, with PATH lacking the venv."""
+    import zipfile
+
+    cdir = tmp_path / "grading"
+    (cdir / "source").mkdir(parents=True)
+    shutil.copy(REPO_ROOT / "grading" / "nbgrader_config.py", cdir)
+    shutil.copytree(REPO_ROOT / "grading" / "source" / ASSIGNMENT, cdir / "source" / ASSIGNMENT)
+    source = nbformat.read(SOURCE, as_version=4)
+    blank = nbformat.read(grade.module_folder(ASSIGNMENT) / f"{ASSIGNMENT}.ipynb", as_version=4)
+    partial = copy.deepcopy(blank)
+    gid = _cell_id(source, "ej1", "solucion")
+    _cell(partial, gid).source = _cell(source, gid).source
+    submissions = tmp_path / "entregas.zip"
+    with zipfile.ZipFile(submissions, "w") as z:
+        z.writestr("José Núñez_102_assignsubmission_file_/tarea_01.ipynb", nbformat.writes(source))
+        z.writestr("Ana García Pérez_103_assignsubmission_file_/Copia de tarea_01.ipynb", nbformat.writes(partial))
+        z.writestr("Luis Ruiz_104_assignsubmission_file_/tarea_01.ipynb", nbformat.writes(blank))
+    sheet = tmp_path / "hoja.csv"
+    sheet.write_text(MOODLE_HEADER + "\n" + "\n".join([
+        '"Participante 102","José Núñez",jose@example.org,"Enviado para calificar",,100.00,Sí,'
+        '"lunes, 1 de diciembre de 2026, 10:00",-,',
+        '"Participante 103","Ana García Pérez",ana@example.org,"Enviado para calificar",,100.00,Sí,'
+        '"lunes, 1 de diciembre de 2026, 11:00",-,',
+        '"Participante 104","Luis Ruiz",luis@example.org,"Enviado para calificar",,100.00,Sí,'
+        '"lunes, 1 de diciembre de 2026, 12:00",-,',
+        '"Participante 105","Marta Sol",marta@example.org,"Sin entrega",,100.00,Sí,-,-,']) + "\n", encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if k != "VIRTUAL_ENV"}
+    env.update(PATH="/usr/bin:/bin", COURSE_GRADING_DIR=str(cdir))
+    assert str(Path(sys.executable).parent) not in env["PATH"]
+
+    def cli(*args):
+        proc = subprocess.run([sys.executable, "-m", "course_utils", "grade", *args], cwd=REPO_ROOT, env=env,
+                              capture_output=True, text=True, timeout=900)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        return proc.stdout
+
+    cli("collect", ASSIGNMENT, str(submissions))
+    scores = {}
+    for jobs in ("2", "1"):
+        cli("autograde", ASSIGNMENT, "--timeout", "10", "--jobs", jobs)
+        summary = json.loads((cdir / f"resumen_{ASSIGNMENT}.json").read_text(encoding="utf-8"))
+        scores[jobs] = [(r["student"], r["score"], r["status"]) for r in summary]
+    assert scores["2"] == scores["1"] == [("ana_garcia_perez_103", POINTS["ej1"], grade.GRADED),
+                                          ("jose_nunez_102", 100, grade.GRADED), ("luis_ruiz_104", 0, grade.GRADED)]
+    out = cli("export", ASSIGNMENT, "--moodle", str(sheet))
+    assert "Marta Sol" in out  # did not submit: reported, row left as it was
+    notas = list(csv.DictReader((cdir / f"notas_{ASSIGNMENT}.csv").open(encoding="utf-8")))
+    assert [(r["nombre"], r["apellidos"], r["id_aula_virtual"], r["puntos"]) for r in notas] == [
+        ("Ana", "García Pérez", "103", f"{POINTS['ej1']:g}"), ("José", "Núñez", "102", "100"), ("Luis", "Ruiz", "104", "0")]
+    filled = (cdir / f"moodle_{ASSIGNMENT}.csv").read_text(encoding="utf-8").splitlines()
+    rows = list(csv.reader(filled))
+    assert rows[0] == next(csv.reader([MOODLE_HEADER]))
+    by_id = {r[0]: r for r in rows[1:]}
+    assert by_id["Participante 102"][4] == "100.00" and by_id["Participante 104"][4] == "0.00"
+    assert by_id["Participante 103"][4] == f"{POINTS['ej1']:.2f}" and by_id["Participante 105"][4] == ""
+    assert "Ej. 1: 10/10" in by_id["Participante 103"][9] and by_id["Participante 105"][9] == ""
+    assert by_id["Participante 102"][7] == "lunes, 1 de diciembre de 2026, 10:00"  # other columns untouched
+    with zipfile.ZipFile(cdir / f"retroalimentacion_{ASSIGNMENT}_moodle.zip") as z:
+        assert "José Núñez_102_assignfeedback_file_tarea_01.html" in z.namelist() and len(z.namelist()) == 3
+
+
+def test_moodle_worksheet_and_canvas_gradebook(tmp_path):
+    grades = [lms.Grade("102", "José Núñez", 87.5, "Ej. 1: 10/10, bien"), lms.Grade("103", "Ana Gil", None, ""),
+              lms.Grade("107", "Iñaki Sáez", 50.0, "c")]
+    english = tmp_path / "worksheet.csv"
+    english.write_text('\ufeffIdentifier,"Full name","Email address",Status,Grade,"Maximum Grade",'
+                       '"Grade can be changed","Last modified (submission)","Last modified (grade)",'
+                       '"Feedback comments"\n'
+                       '"Participant 102","José Núñez",j@x.org,"Submitted for grading",,100.00,Yes,'
+                       '"Monday, 1 December 2026, 10:00 AM",-,\n'
+                       '"Participant 103","Ana Gil",a@x.org,"No submission",,100.00,Yes,-,-,\n', encoding="utf-8")
+    report = lms.fill_moodle_worksheet(english, grades, tmp_path / "out.csv")
+    rows = list(csv.reader((tmp_path / "out.csv").open(encoding="utf-8")))
+    assert rows[1][4] == "87.50" and rows[1][9] == "Ej. 1: 10/10, bien" and rows[1][7].startswith("Monday, 1")
+    assert rows[2][4] == "" and report.written == ["José Núñez"] and report.without_grade == ["Ana Gil"]
+    assert report.missing == ["Iñaki Sáez (107)"] and any("Iñaki" in line for line in report.lines())
+    with pytest.raises(ValueError, match="hoja de calificación"):
+        bad = tmp_path / "bad.csv"
+        bad.write_text("a,b\n1,2\n", encoding="utf-8")
+        lms.fill_moodle_worksheet(bad, grades, tmp_path / "x.csv")
+
+    canvas = tmp_path / "canvas.csv"
+    canvas.write_text('Student,ID,SIS User ID,SIS Login ID,Section,Tarea 01 (4521),Tarea 02 (4522),Current Score\n'
+                      '    Points Possible,,,,,100.00,100.00,(read only)\n'
+                      '"Núñez, José",102,A102,jnunez,Grupo 1,,,0\n'
+                      '"Gil, Ana",103,A103,agil,Grupo 1,,,0\n', encoding="utf-8")
+    report = lms.fill_canvas_gradebook(canvas, grades, tmp_path / "c.csv", "tarea_01")
+    rows = list(csv.reader((tmp_path / "c.csv").open(encoding="utf-8")))
+    assert rows[1][5] == "100.00" and rows[2][5] == "87.50" and rows[2][6] == "" and rows[3][5] == ""
+    assert report.written == ["Núñez, José"] and report.without_grade == ["Gil, Ana"]
+    assert report.missing == ["Iñaki Sáez (107)"]
+    with pytest.raises(ValueError, match="--columna"):
+        lms.fill_canvas_gradebook(canvas, grades, tmp_path / "c.csv", "tarea_03")
+    lms.fill_canvas_gradebook(canvas, grades, tmp_path / "c.csv", "tarea_03", column="Tarea 02 (4522)")
+    assert list(csv.reader((tmp_path / "c.csv").open(encoding="utf-8")))[2][6] == "87.50"
+
+
+def test_first_gradebook_is_made_whole_or_not_at_all(tmp_path, monkeypatch):
+    """A first run that fails while nbgrader creates the gradebook leaves nothing behind; a half-made one is repaired."""
+    import sqlite3
+
+    import nbgrader.api
+
+    monkeypatch.setenv("NBGRADER_DB_URL", f"sqlite:///{tmp_path / 'gradebook.db'}")
+    monkeypatch.setattr(nbgrader.api, "get_alembic_version", lambda: (_ for _ in ()).throw(FileNotFoundError("alembic")))
+    with pytest.raises(FileNotFoundError):
+        grade.ensure_gradebook(tmp_path)
+    assert list(tmp_path.iterdir()) == []
+    monkeypatch.undo()
+    monkeypatch.setenv("NBGRADER_DB_URL", f"sqlite:///{tmp_path / 'gradebook.db'}")
+    with sqlite3.connect(tmp_path / "gradebook.db") as db:  # what nbgrader 0.9 left behind before
+        db.execute("CREATE TABLE student (id VARCHAR(128) PRIMARY KEY)")
+    grade.ensure_gradebook(tmp_path)
+    with sqlite3.connect(tmp_path / "gradebook.db") as db:
+        assert db.execute("SELECT count(*) FROM alembic_version").fetchone()[0] == 1

@@ -2,13 +2,16 @@
 
     python -m course_utils grade release [TAREA]          student versions → notebooks/
     python -m course_utils grade collect TAREA RUTA       LMS zip/folder → submitted/
-    python -m course_utils grade autograde TAREA          sanitize, then grade each student (sandboxed)
+    python -m course_utils grade autograde TAREA [--jobs N]   sanitize, then grade each student (sandboxed)
     python -m course_utils grade feedback TAREA           HTML feedback per student
-    python -m course_utils grade export TAREA             grades CSV (+ feedback)
+    python -m course_utils grade export TAREA [--moodle HOJA.csv] [--canvas LIBRO.csv]
+                                                          feedback, grades CSV, files for the LMS (export.py)
 
-Each student is graded by its own `nbgrader autograde --student` process, so a
+Each student is graded by its own `nbgrader autograde --student` process (N at a time), so a
 broken submission never stops the others; student code runs in the kernel of
-`course_utils.sandbox`. The course folder is grading/ (or $COURSE_GRADING_DIR).
+`course_utils.grading.sandbox`. The course folder is grading/ (or $COURSE_GRADING_DIR).
+Who each student is (name, LMS id) is read from the LMS download by `collect` and kept in the
+gradebook (first/last name, lms_user_id).
 """
 
 from __future__ import annotations
@@ -20,18 +23,17 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import unicodedata
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from nbgrader.plugins import FileNameCollectorPlugin
-from traitlets import Unicode
-
 from course_utils import badges
-from course_utils.sandbox import MARKER, bwrap_path
-from course_utils.sanitize import Ungradable, sanitize_submission
+from course_utils.grading import COURSE_ID
+from course_utils.grading.lms import CANVAS, MOODLE, Identity, identify, slug
+from course_utils.grading.sandbox import MARKER, bwrap_path
+from course_utils.grading.sanitize import Ungradable, sanitize_submission
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 GRADED, UNGRADABLE, FAILED = "calificada", "no calificable", "error al calificar"
 SANDBOX_RISK = ("⚠️ Sin aislamiento: el código del alumnado se ejecutará con TUS permisos, con acceso a la red, "
                 "a grading/source (las soluciones), a gradebook.db y a tus archivos. Úsalo solo con entregas de confianza.")
@@ -50,10 +52,20 @@ def course_dir() -> Path:
     return Path(os.environ.get("COURSE_GRADING_DIR", REPO_ROOT / "grading")).resolve()
 
 
+def _tools_on_path() -> None:
+    """Put this Python's bin/ first on PATH: nbgrader runs `alembic` by name, here and in its subprocesses.
+
+    Without it, `.venv/bin/python -m course_utils grade …` from a shell without the venv fails.
+    """
+    bindir = str(Path(sys.executable).parent)
+    if bindir not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = bindir + os.pathsep + os.environ.get("PATH", "")
+
+
 def _nbgrader(args: list[str], cwd: Path, env: dict[str, str] | None = None,
               timeout: float | None = None) -> subprocess.CompletedProcess:
+    _tools_on_path()
     env = dict(env or os.environ)
-    # nbgrader calls `alembic` (database migrations) by name: it must be on PATH.
     env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
     return subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=timeout)
@@ -93,50 +105,6 @@ def release(assignment: str | None = None, cdir: Path | None = None, root: Path 
     return written
 
 
-def fix_zip_name(text: str) -> str:
-    """Undo the classic zip mojibake: UTF-8 names stored without the UTF-8 flag read as cp437."""
-    try:
-        return text.encode("cp437").decode("utf-8")
-    except (UnicodeEncodeError, UnicodeDecodeError):
-        return text
-
-
-def slug(text: str) -> str:
-    """'Ana García Pérez' → 'ana_garcia_perez' (a safe nbgrader student id)."""
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    return re.sub(r"[^a-z0-9]+", "_", ascii_text.lower()).strip("_") or "sin_nombre"
-
-
-MOODLE = re.compile(r"^(?P<name>.+?)_(?P<id>\d+)_assignsubmission_\w+?_")
-CANVAS = re.compile(r"^(?P<login>[a-z0-9]+)(?:_late)?_(?P<uid>\d+)_(?P<sub>\d+)_", re.IGNORECASE)
-
-
-class LMSCollector(FileNameCollectorPlugin):
-    """nbgrader zip_collect plugin for Moodle and Canvas file names.
-
-    Moodle: 'Ana García_123_assignsubmission_file_/tarea_01.ipynb' (folder or prefix).
-    Canvas: 'garciaana_123_456_tarea_01.ipynb' (also '_LATE_'). The file is mapped
-    to the assignment's notebook (`notebook`) whatever the student called it.
-    """
-
-    notebook = Unicode("", help="Notebook file name of the assignment").tag(config=True)
-
-    def collect(self, submitted_file: str) -> dict | None:
-        path = Path(submitted_file)
-        if path.suffix not in self.valid_ext:
-            return None
-        for part in reversed(path.parts):
-            if m := MOODLE.match(part):
-                name = fix_zip_name(m.group("name")).strip()
-                first, _, last = name.partition(" ")
-                return {"student_id": slug(name), "file_id": self.notebook or path.name,
-                        "first_name": first, "last_name": last}
-            if m := CANVAS.match(part):
-                return {"student_id": slug(m.group("login")), "file_id": self.notebook or path.name}
-        self.log.warning("Nombre de archivo no reconocido (ni Moodle ni Canvas): %s", submitted_file)
-        return None
-
-
 def _is_plain_layout(folder: Path) -> bool:
     subdirs = [p for p in folder.iterdir() if p.is_dir()]
     return bool(subdirs) and not any(MOODLE.match(p.name) or CANVAS.match(p.name) for p in subdirs) \
@@ -153,16 +121,20 @@ def collect(assignment: str, source: Path, cdir: Path | None = None) -> list[str
     if not notebooks:
         raise ValueError(f"La tarea {assignment!r} no existe en {cdir / 'source'}.")
     target = notebooks[0] if len(notebooks) == 1 else ""
+    ensure_gradebook(cdir)
     if source.is_dir() and _is_plain_layout(source):
-        students = []
+        people = []
         for student_dir in sorted(p for p in source.iterdir() if p.is_dir()):
             files = sorted(student_dir.glob("*.ipynb"))
-            dest = cdir / "submitted" / slug(student_dir.name) / assignment
+            first, _, last = student_dir.name.strip().partition(" ")
+            who = Identity(slug(student_dir.name), first, last, "")
+            dest = cdir / "submitted" / who.student_id / assignment
             dest.mkdir(parents=True, exist_ok=True)
             for nb in files:
                 shutil.copy(nb, dest / (target if target and len(files) == 1 else nb.name))
-            students.append(slug(student_dir.name))
-        return students
+            people.append(who)
+        _remember(cdir, people)
+        return [p.student_id for p in people]
     archive = cdir / "downloaded" / assignment / "archive"
     shutil.rmtree(cdir / "downloaded" / assignment, ignore_errors=True)
     if source.is_dir():
@@ -172,10 +144,24 @@ def collect(assignment: str, source: Path, cdir: Path | None = None) -> list[str
         shutil.copy(source, archive / source.name)
     before = {p.name for p in (cdir / "submitted").glob("*")} if (cdir / "submitted").is_dir() else set()
     _check(_nbgrader(["zip_collect", assignment, "--force",
-                      "--ZipCollectApp.collector_plugin=course_utils.grade.LMSCollector",
+                      "--ZipCollectApp.collector_plugin=course_utils.grading.lms.LMSCollector",
                       f"--LMSCollector.notebook={target}"], cdir), "recoger las entregas")
+    found = {who.student_id: who for folder in ("archive", "extracted")
+             for f in sorted((cdir / "downloaded" / assignment / folder).rglob("*.ipynb"))
+             if (who := identify(f.relative_to(cdir / "downloaded" / assignment / folder)))}
+    _remember(cdir, list(found.values()))
     after = {p.name for p in (cdir / "submitted").glob("*") if (p / assignment).is_dir()}
     return sorted(after - before) or sorted(after)
+
+
+def _remember(cdir: Path, people: list[Identity]) -> None:
+    """Keep name and LMS id of each student in the gradebook (shown in notas_*.csv, used by export)."""
+    from nbgrader.api import Gradebook
+
+    with Gradebook(_db_url(cdir), course_id=COURSE_ID) as gb:
+        for who in people:
+            gb.update_or_create_student(who.student_id, first_name=who.first_name, last_name=who.last_name,
+                                        lms_user_id=who.lms_id or None)
 
 
 def _kernel_env(runtime: Path) -> dict[str, str]:
@@ -183,7 +169,7 @@ def _kernel_env(runtime: Path) -> dict[str, str]:
     spec = runtime / "kernels" / "python3"
     spec.mkdir(parents=True, exist_ok=True)
     (spec / "kernel.json").write_text(json.dumps({
-        "argv": [sys.executable, "-m", "course_utils.sandbox", "-f", "{connection_file}"],
+        "argv": [sys.executable, "-m", "course_utils.grading.sandbox", "-f", "{connection_file}"],
         "display_name": "Python 3 (aislado)", "language": "python", "interrupt_mode": "message"}))
     (runtime / MARKER).touch()
     env = os.environ.copy()
@@ -210,11 +196,42 @@ def _db_url(cdir: Path) -> str:
     return os.environ.get("NBGRADER_DB_URL", f"sqlite:///{cdir / 'gradebook.db'}")
 
 
+def ensure_gradebook(cdir: Path) -> None:
+    """Create the SQLite gradebook in one piece, or repair one left half-made by a failed first run.
+
+    nbgrader creates the tables and then asks `alembic` for the schema version; when that fails
+    (alembic not on PATH) it leaves a database without version that later runs take as complete.
+    Here the database is built under a temporary name and renamed only when whole.
+    """
+    import sqlite3
+
+    from nbgrader.api import Gradebook, get_alembic_version
+
+    _tools_on_path()
+    url = _db_url(cdir)
+    if not url.startswith("sqlite:///"):
+        return  # a server database (PostgreSQL…): nbgrader creates it
+    path = Path(url.removeprefix("sqlite:///"))
+    if path.exists():
+        with sqlite3.connect(path) as db:
+            tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+            if tables and "alembic_version" not in tables:  # half-made by an earlier failed run
+                db.execute("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL)")
+                db.execute("INSERT INTO alembic_version (version_num) VALUES (?)", (get_alembic_version(),))
+        return
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.nuevo")
+    try:
+        Gradebook(f"sqlite:///{tmp}", course_id=COURSE_ID).close()
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
 def _scores(cdir: Path, assignment: str) -> dict[str, tuple[float, float]] | None:
     """{student: (score, max)} for `assignment`, or None when the gradebook does not know it."""
     from nbgrader.api import Gradebook, MissingEntry
 
-    with Gradebook(_db_url(cdir)) as gb:
+    with Gradebook(_db_url(cdir), course_id=COURSE_ID) as gb:
         try:
             subs = gb.find_assignment(assignment).submissions
         except MissingEntry:
@@ -223,24 +240,31 @@ def _scores(cdir: Path, assignment: str) -> dict[str, tuple[float, float]] | Non
 
 
 def autograde(assignment: str, cdir: Path | None = None, sandbox: bool = True, timeout: int | None = None,
-              student_timeout: int = 1200, students: list[str] | None = None) -> list[StudentResult]:
-    """Sanitize and grade every submission of `assignment`, one nbgrader process per student."""
+              student_timeout: int = 1200, students: list[str] | None = None,
+              jobs: int | None = None) -> list[StudentResult]:
+    """Sanitize and grade every submission of `assignment`, `jobs` students at a time (default: one per core).
+
+    Each student has its own nbgrader process and sandboxed kernel, as with one job; results come
+    back sorted by student.
+    """
     cdir = cdir or course_dir()
     if sandbox and bwrap_path() is None:
         raise RuntimeError("bubblewrap (bwrap) no está disponible: no se puede aislar el código del alumnado. "
                            "Instálalo (apt-get install bubblewrap) o usa --no-sandbox (mira el riesgo en el README).")
     if not sandbox:
         print(SANDBOX_RISK, file=sys.stderr)
+    ensure_gradebook(cdir)
     if _scores(cdir, assignment) is None:  # first grading on this machine: register the assignment
         _check(_nbgrader(["generate_assignment", assignment, "--force"], cdir), f"registrar la tarea {assignment}")
     submitted = cdir / "submitted"
-    names = students or sorted(p.name for p in submitted.iterdir() if (p / assignment).is_dir())
+    names = sorted(students or (p.name for p in submitted.iterdir() if (p / assignment).is_dir()))
     runtime = Path(tempfile.mkdtemp(prefix="calificar-"))
     env = _kernel_env(runtime) if sandbox else None
-    results = []
+    jobs = max(1, jobs or os.cpu_count() or 1)
     try:
-        for student in names:
-            results.append(_grade_one(cdir, assignment, student, runtime, env, timeout, student_timeout))
+        with ThreadPoolExecutor(max_workers=jobs) as pool:
+            results = list(pool.map(
+                lambda student: _grade_one(cdir, assignment, student, runtime, env, timeout, student_timeout), names))
     finally:
         shutil.rmtree(runtime, ignore_errors=True)
     scores = _scores(cdir, assignment) or {}
@@ -281,34 +305,15 @@ def _grade_one(cdir: Path, assignment: str, student: str, runtime: Path, env: di
 
 
 def feedback(assignment: str, cdir: Path | None = None) -> Path:
+    """Spanish HTML feedback per student (feedback/<alumno>/<tarea>/), without hidden tests."""
     cdir = cdir or course_dir()
+    ensure_gradebook(cdir)
     _check(_nbgrader(["generate_feedback", assignment, "--force"], cdir), "generar la retroalimentación")
     return cdir / "feedback"
 
 
-def export(assignment: str, cdir: Path | None = None, output: Path | None = None) -> Path:
-    """Write the grades CSV (student, score, max, status, problems) for `assignment`."""
-    import csv
-
-    cdir = cdir or course_dir()
-    output = output or cdir / f"notas_{assignment}.csv"
-    summary_file = cdir / f"resumen_{assignment}.json"
-    summary = {r["student"]: r for r in json.loads(summary_file.read_text())} if summary_file.exists() else {}
-    scores = _scores(cdir, assignment) or {}
-    with open(output, "w", newline="", encoding="utf-8") as f:
-        writer = csv.writer(f)
-        writer.writerow(["alumno", "tarea", "puntos", "maximo", "estado", "problemas"])
-        for student in sorted(set(scores) | set(summary)):
-            row = summary.get(student, {})
-            status = row.get("status", GRADED)
-            score, max_score = scores.get(student, (None, None)) if status == GRADED else (None, None)
-            writer.writerow([student, assignment, "" if score is None else f"{score:g}",
-                             "" if max_score is None else f"{max_score:g}", status, "; ".join(row.get("problems", []))])
-    return output
-
-
 def summary_table(results: list[StudentResult]) -> str:
-    """Spanish table for the terminal."""
+    """Spanish table for the terminal (rows in the order given: autograde sorts them by student)."""
     lines = [f"{'alumno':<28} {'puntos':>8} {'máx':>5}  {'estado':<20} problemas", "-" * 90]
     for r in results:
         score = "—" if r.score is None else f"{r.score:g}"

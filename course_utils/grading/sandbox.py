@@ -1,7 +1,7 @@
 """Run student code in a bubblewrap sandbox: the kernel used for grading.
 
-`python -m course_utils.sandbox -f CONNECTION_FILE` is the command of the
-`python3` kernelspec that `course_utils.grade` puts first on JUPYTER_PATH while
+`python -m course_utils.grading.sandbox -f CONNECTION_FILE` is the command of the
+`python3` kernelspec that `course_utils.grading.grade` puts first on JUPYTER_PATH while
 nbgrader autogrades. It starts the normal IPython kernel inside `bwrap` with:
 
 - no network (own network namespace) and its own PID/IPC/UTS namespaces;
@@ -32,7 +32,7 @@ import zlib
 from pathlib import Path
 
 FIRST_UID, N_UIDS = 200_000, 100_000  # one unprivileged uid per working folder (see sandbox_uid)
-MARKER = ".course-sandbox"  # marks the private runtime folder made by course_utils.grade
+MARKER = ".course-sandbox"  # marks the private runtime folder made by course_utils.grading.grade
 LIMITS = {  # resource: (soft, hard)
     resource.RLIMIT_DATA: 4 << 30,  # 4 GiB of heap: a memory bomb gets MemoryError
     resource.RLIMIT_CPU: 900,  # seconds of CPU per process
@@ -57,7 +57,8 @@ def bwrap_path() -> str | None:
 
 
 def _package_dir() -> Path:
-    return Path(__file__).resolve().parent
+    """The course_utils package (this file is course_utils/grading/sandbox.py)."""
+    return Path(__file__).resolve().parents[1]
 
 
 def _read_only_paths() -> list[Path]:
