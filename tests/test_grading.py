@@ -476,7 +476,7 @@ def test_feedback_shows_no_hidden_test_and_is_spanish(batches, assignment):
     text = _html_text(fb / "devuelve_cero" / assignment / f"{assignment}.html")
     for label in ("Puntuación", "Prueba visible", "Prueba oculta", "Ejercicio 1 · ", "Total", "volver arriba"):
         assert label in text, label
-    for english in ("Score", "Test cell", "Grade cell", "(Top)", "Student's answer", "Traceback"):
+    for english in ("Score", "Test cell", "Grade cell", "(Top)", "Student's answer", "Traceback", "Cell In["):
         assert english not in text, english
     # every failed hidden-test cell shows one Spanish line, and the summary lists every exercise
     failed = text.count("✘")

@@ -77,9 +77,16 @@ def hidden_message(outputs: list) -> str | None:
     return None
 
 
+def spanish_traceback(line: str) -> str:
+    """IPython's English traceback headings in Spanish (the code lines stay as they are, without colours)."""
+    line = ANSI.sub("", line).replace("Traceback (most recent call last)", "Traza del error (la llamada más reciente, al final)")
+    line = re.sub(r"Cell (In\[\d+\]), line (\d+)", r"Celda \1, línea \2", line)
+    return re.sub(r"(?m)^File (\S+), in ", r"Archivo \1, en ", line)
+
+
 def _clean_output(out, prefixes: list[str]) -> None:
     if out.get("output_type") == "error":
-        out["traceback"] = [strip_paths(line, prefixes) for line in out.get("traceback", [])]
+        out["traceback"] = [spanish_traceback(strip_paths(line, prefixes)) for line in out.get("traceback", [])]
         out["evalue"] = strip_paths(str(out.get("evalue", "")), prefixes)
     elif out.get("output_type") == "stream":
         out["text"] = strip_paths(out.get("text", ""), prefixes)
