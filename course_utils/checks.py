@@ -202,5 +202,5 @@ def student_case(description: str) -> Iterator[None]:
     except Exception as e:  # noqa: BLE001 - any error of the student's code, reported in Spanish
         detail = f"{type(e).__name__}: {e}" if str(e) else type(e).__name__
         raise AssertionError(f"Con {description}, tu código produjo un error ({detail}), así que las pruebas no "
-                             "pudieron comprobar este caso. Revisa los tipos y formas que devuelves y prueba "
-                             "tu función con entradas como las de este caso.") from None
+                             "pudieron comprobar este caso. Prueba tu función con entradas como las de este caso "
+                             "(y revisa el tipo y la forma de lo que devuelve).") from None

@@ -83,7 +83,9 @@ def _cmd_grade(args: argparse.Namespace) -> int:
                                       jobs=args.jobs)
             print(grade.summary_table(results))
             bad = [r for r in results if r.status != grade.GRADED]
-            print(f"{'⚠️' if bad else '✅'} {len(results) - len(bad)} calificadas, {len(bad)} con problemas. "
+            tampered = [r for r in results if r.tampering]
+            print(f"{'⚠️' if bad or tampered else '✅'} {len(results) - len(bad)} calificadas, {len(bad)} sin calificar, "
+                  f"{len(tampered)} con manipulación de las pruebas (revísalas a mano). "
                   f"Siguiente paso: python -m course_utils grade export {args.assignment}")
         elif args.action == "feedback":
             print(f"✅ Retroalimentación HTML en {grade.feedback(args.assignment, cdir)}")

@@ -7,11 +7,13 @@ feedback/) and gradebook.db are git-ignored.
 
 import os
 
-from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
-from nbgrader.preprocessors import ClearHiddenTests, GetGrades
+from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
+from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, ClearHiddenTests, Execute, GetGrades,
+                                    IgnorePattern, LimitOutput, SaveAutoGrades)
 
 from course_utils.grading import COURSE_ID
 from course_utils.grading.feedback import TEMPLATES, StudentFeedback
+from course_utils.grading.verdict import GuardVerdict
 
 c = get_config()  # noqa: F821 (provided by nbgrader when it loads this file)
 
@@ -32,6 +34,12 @@ c.ClearSolutions.text_stub = "ESCRIBE AQUÍ TU RESPUESTA"
 c.Execute.timeout = 120
 c.Execute.kernel_name = "python3"
 c.ExecutePreprocessor.kernel_name = "python3"
+
+# Tampering with what the tests rely on gains nothing: the guarded kernel reports after every cell
+# what changed, and GuardVerdict (grader side) zeroes the test cells it affected and marks the
+# submission (see course_utils/grading/guard.py). `grade autograde` sets GuardVerdict.required.
+c.Autograde.autograde_preprocessors = [Execute, IgnorePattern, ClearMetadataPreprocessor, GuardVerdict, LimitOutput,
+                                       SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]
 
 # A deleted graded cell is put back from the gradebook (and run) instead of being lost silently.
 c.OverwriteCells.add_missing_cells = True

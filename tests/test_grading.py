@@ -24,8 +24,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from course_utils.grading import export, grade, lms
+from course_utils.grading import export, grade, gradebook, lms
 from course_utils.grading.feedback import HIDDEN_BEGIN
+from course_utils.grading.verdict import TAMPER_NOTE, notebook_spec
 from course_utils.grading.sandbox import bwrap_path
 from course_utils.grading.sanitize import Ungradable, sanitize_notebook
 
@@ -104,8 +105,23 @@ def _prefix(nb, grade_id, code):
 # Every assignment gets the round trip and these hostile submissions; the sandbox escapes
 # (reading, writing, network, huge output, fork bomb) do not depend on the assignment and run
 # for ASSIGNMENT only.
+# Tricks a dishonest student could copy, each put on top of the honest "parcial" submission (issue 10).
+TRICKS = {
+    "trampa_checks": "import course_utils.checks as _c\nfor _n in dir(_c):\n    if _n.startswith('check_'):\n"
+                     "        setattr(_c, _n, lambda *a, **k: None)",
+    "trampa_testing": "import numpy.testing as _t\nfor _n in dir(_t):\n    if _n.startswith('assert_'):\n"
+                      "        setattr(_t, _n, lambda *a, **k: None)",
+    "trampa_numpy": "import numpy as _np\n_np.allclose = _np.isclose = _np.array_equal = lambda *a, **k: True",
+    "trampa_traceback": "from IPython import get_ipython\nget_ipython().showtraceback = lambda *a, **k: None\n"
+                        "get_ipython()._showtraceback = lambda *a, **k: None",
+    "trampa_clase_ipython": "from IPython.core.interactiveshell import InteractiveShell\n"
+                            "InteractiveShell.showtraceback = lambda *a, **k: None",
+    "trampa_sys_modules": "import sys, types\n_f = types.ModuleType('course_utils.checks')\n"
+                          "_f.__getattr__ = lambda name: (lambda *a, **k: None)\nsys.modules['course_utils.checks'] = _f",
+    "trampa_nombres": None,  # rebinds every name the test cells take from the notebook (built per assignment)
+}
 COMMON = ("perfecta", "en_blanco", "parcial", "devuelve_cero", "bucle_infinito", "muerte_del_kernel",
-          "celda_borrada", "pruebas_editadas", "desde_colab", "json_roto")
+          "celda_borrada", "pruebas_editadas", "desde_colab", "json_roto", *TRICKS)
 
 
 def _submissions(assignment, source_nb, blank_nb, cdir: Path, port: int) -> dict[str, object]:
@@ -126,12 +142,19 @@ def _submissions(assignment, source_nb, blank_nb, cdir: Path, port: int) -> dict
                                  lambda m: f"{m.group(1)}return 0", cell.source, flags=re.S | re.M)
     subs["devuelve_cero"] = zero
 
+    ej1 = _cell_id(source_nb, "ej1", "solucion")
+    aliases = sorted(notebook_spec(source_nb)["aliases"])
+    for name, trick in TRICKS.items():
+        trick = trick or f"for _n in {aliases!r}:\n    globals()[_n] = lambda *a, **k: True"
+        tampered = copy.deepcopy(partial)
+        _prefix(tampered, ej1, trick)
+        subs[name] = tampered
+
     def variant(name, edit):
         nb = copy.deepcopy(source_nb)
         edit(nb)
         subs[name] = nb
 
-    ej1 = _cell_id(source_nb, "ej1", "solucion")
     variant("bucle_infinito", lambda nb: _prefix(nb, ej1, "import time\nwhile True:\n    time.sleep(0.05)"))
     variant("celda_que_falla", lambda nb: _prefix(nb, ej1, "raise ValueError('¡ups!')"))
     variant("bomba_de_memoria", lambda nb: _prefix(nb, ej1, "basura = bytearray(64 * 2**30)"))
@@ -174,6 +197,18 @@ def _submissions(assignment, source_nb, blank_nb, cdir: Path, port: int) -> dict
     variant("salida_enorme", lambda nb: nb.cells.append(
         nbformat.v4.new_code_cell("for i in range(500_000):\n    print('x' * 99)")))
 
+    # an honest but unusual solution: star import, warnings silenced, loops and `math` instead of vectorised
+    # NumPy, globals of its own; the guard must not mistake any of it for tampering
+    unusual = (
+        "from numpy import *\nimport math, warnings\nwarnings.filterwarnings('ignore')\nset_printoptions(precision=3)\n"
+        "resultado = None\n\n\ndef _sigma(v):\n    if v >= 0:\n        return 1.0 / (1.0 + math.exp(-v))\n"
+        "    e = math.exp(v)\n    return e / (1.0 + e)\n\n\n"
+        "def sigmoid(z):\n    z = np.asarray(z, dtype=float)\n    out = np.empty(z.shape)\n"
+        "    for i in np.ndindex(z.shape):\n        out[i] = _sigma(float(z[i]))\n    return out\n\n\n"
+        "def sigmoid_derivada(z):\n    s = sigmoid(z)\n    return s * (1 - s)\n")
+    if assignment == ASSIGNMENT:
+        variant("inusual", lambda nb: setattr(_cell(nb, ej1), "source", unusual))
+
     colab = copy.deepcopy(source_nb)
     colab.metadata["colab"] = {"provenance": []}
     colab.metadata["accelerator"] = "GPU"
@@ -192,11 +227,14 @@ def _expected(assignment: str) -> dict[str, float]:
         "bomba_de_memoria": 100 - points["ej1"],
         "celda_borrada": 100, "pruebas_editadas": 100 - points["ej3"], "celda_duplicada": 100,
         "lee_secretos": 100, "escribe_fuera": 100, "red": 100, "salida_enorme": 100, "desde_colab": 100,
+        "inusual": 100,
     }
     return everything if assignment == ASSIGNMENT else {k: v for k, v in everything.items() if k in COMMON}
 
 
 EXPECTED = _expected(ASSIGNMENT)
+HONEST = ("perfecta", "en_blanco", "parcial", "devuelve_cero", "celda_borrada", "pruebas_editadas", "desde_colab",
+          "celda_duplicada", "lee_secretos", "escribe_fuera", "red", "salida_enorme", "inusual")
 SCORE_CASES = [(a, s) for a in ASSIGNMENTS for s in sorted(_expected(a))]
 
 
@@ -279,7 +317,8 @@ def batch(batches):
 
 @needs_sandbox
 def test_collect_took_every_student(batch):
-    assert len(batch["students"]) == len(EXPECTED) + 3  # + json_roto, muerte_del_kernel, bomba_fork
+    # + json_roto, muerte_del_kernel, bomba_fork, devuelve_cero and the tricks (scored in their own tests)
+    assert len(batch["students"]) == len(EXPECTED) + 4 + len(TRICKS)
     assert (batch["cdir"] / "submitted" / "desde_colab" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").is_file()
 
 
@@ -344,6 +383,8 @@ def test_export_and_feedback(batch):
     rows = {r["alumno"]: r for r in csv.DictReader(out.open(encoding="utf-8"))}
     assert rows["perfecta"]["puntos"] == "100" and rows["en_blanco"]["puntos"] == "0"
     assert rows["json_roto"]["estado"] == grade.UNGRADABLE and rows["json_roto"]["puntos"] == ""
+    assert rows["trampa_numpy"]["manipulacion"].startswith(TAMPER_NOTE) and "numpy.allclose" in rows["trampa_numpy"]["manipulacion"]
+    assert rows["parcial"]["manipulacion"] == "" and rows["perfecta"]["manipulacion"] == ""
     fb = grade.feedback(ASSIGNMENT, cdir)
     assert (fb / "perfecta" / ASSIGNMENT / f"{ASSIGNMENT}.html").is_file()
 
@@ -468,7 +509,9 @@ def test_feedback_shows_no_hidden_test_and_is_spanish(batches, assignment):
     assert len(hidden) > 20, "las pruebas ocultas deberían tener contenido propio"
     for student in ("en_blanco", "parcial", "devuelve_cero", "perfecta"):
         text = _html_text(fb / student / assignment / f"{assignment}.html")
-        leaked = [line for line in hidden if line in text]
+        # each line as a traceback would show it ("---> 25     check_close(...)"), without the arrow and number
+        shown = {re.sub(r"^(-*>\s*)?\d+\s", "", line.strip()).strip() for line in text.splitlines()}
+        leaked = [line for line in hidden if line in shown]
         assert not leaked, f"{student}: la retroalimentación muestra líneas de las pruebas ocultas: {leaked[:5]}"
         for path in (str(REPO_ROOT), sys.prefix, "site-packages", str(Path.home()) + "/"):
             assert path not in text, f"{student}: la retroalimentación muestra rutas del calificador ({path})"
@@ -598,12 +641,40 @@ def test_first_gradebook_is_made_whole_or_not_at_all(tmp_path, monkeypatch):
     monkeypatch.setenv("NBGRADER_DB_URL", f"sqlite:///{tmp_path / 'gradebook.db'}")
     monkeypatch.setattr(nbgrader.api, "get_alembic_version", lambda: (_ for _ in ()).throw(FileNotFoundError("alembic")))
     with pytest.raises(FileNotFoundError):
-        grade.ensure_gradebook(tmp_path)
+        gradebook.ensure_gradebook(tmp_path)
     assert list(tmp_path.iterdir()) == []
     monkeypatch.undo()
     monkeypatch.setenv("NBGRADER_DB_URL", f"sqlite:///{tmp_path / 'gradebook.db'}")
     with sqlite3.connect(tmp_path / "gradebook.db") as db:  # what nbgrader 0.9 left behind before
         db.execute("CREATE TABLE student (id VARCHAR(128) PRIMARY KEY)")
-    grade.ensure_gradebook(tmp_path)
+    gradebook.ensure_gradebook(tmp_path)
     with sqlite3.connect(tmp_path / "gradebook.db") as db:
         assert db.execute("SELECT count(*) FROM alembic_version").fetchone()[0] == 1
+
+
+@needs_sandbox
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_tampering_gains_nothing_and_is_flagged(batches, assignment):
+    results = batches(assignment)["results"]
+    honest = results["parcial"]
+    assert honest.status == grade.GRADED and not honest.tampering
+    for trick in TRICKS:
+        r = results[trick]
+        assert r.status == grade.GRADED, f"{trick}: {r.status} {r.problems}"
+        assert r.score <= honest.score, f"{trick}: {r.score} > {honest.score} (la trampa sumó puntos)"
+        assert r.tampering, f"{trick}: la manipulación no se detectó"
+        assert any(p.startswith(TAMPER_NOTE) for p in r.problems), r.problems
+    assert "numpy.allclose" in results["trampa_numpy"].tampering
+    assert any("check_close" in t for t in results["trampa_checks"].tampering)
+    assert "sys.modules['course_utils.checks']" in results["trampa_sys_modules"].tampering
+    assert "shell.showtraceback" in results["trampa_traceback"].tampering
+
+
+@needs_sandbox
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_honest_submissions_are_never_flagged(batches, assignment):
+    results = batches(assignment)["results"]
+    for name in HONEST:
+        if name in results and results[name].status == grade.GRADED:
+            assert not results[name].tampering, f"{name}: {results[name].tampering}"
+            assert not any(TAMPER_NOTE in p for p in results[name].problems)

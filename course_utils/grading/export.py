@@ -14,8 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from course_utils.grading import COURSE_ID
-from course_utils.grading.grade import GRADED, _db_url, course_dir, ensure_gradebook
+from course_utils.grading.grade import GRADED, course_dir
+from course_utils.grading.gradebook import db_url, ensure_gradebook
 from course_utils.grading.lms import Grade, fill_canvas_gradebook, fill_moodle_worksheet
+from course_utils.grading.verdict import TAMPER_NOTE
 
 
 @dataclass
@@ -30,6 +32,7 @@ class Row:
     max_score: float | None
     status: str
     problems: list[str]
+    tampering: list[str]  # what the guard saw replaced: the grade waits for the instructor
     exercises: dict[str, tuple[float, float]]  # {"ej1": (score, max)}
 
     @property
@@ -54,7 +57,7 @@ def rows(assignment: str, cdir: Path | None = None) -> list[Row]:
     summary_file = cdir / f"resumen_{assignment}.json"
     summary = {r["student"]: r for r in json.loads(summary_file.read_text())} if summary_file.exists() else {}
     out = []
-    with Gradebook(_db_url(cdir), course_id=COURSE_ID) as gb:
+    with Gradebook(db_url(cdir), course_id=COURSE_ID) as gb:
         try:
             subs = {s.student_id: s for s in gb.find_assignment(assignment).submissions}
         except MissingEntry:
@@ -80,7 +83,8 @@ def rows(assignment: str, cdir: Path | None = None) -> list[Row]:
                         acc[1] += float(g.max_score or 0)
             ordered = dict(sorted(((k, (v[0], v[1])) for k, v in exercises.items()),
                                   key=lambda kv: (not kv[0][2:].isdigit(), int(kv[0][2:]) if kv[0][2:].isdigit() else 0)))
-            out.append(Row(sid, first, last, lms_id, score, max_score, status, info.get("problems", []), ordered))
+            out.append(Row(sid, first, last, lms_id, score, max_score, status, info.get("problems", []),
+                           info.get("tampering", []), ordered))
     return out
 
 
@@ -100,16 +104,21 @@ def export(assignment: str, cdir: Path | None = None, output: Path | None = None
     with open(written["notas"], "w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)
         writer.writerow(["alumno", "nombre", "apellidos", "id_aula_virtual", "tarea", "puntos", "maximo", "estado",
-                         "problemas", *exercises])
+                         "manipulacion", "problemas", *exercises])
         for r in table:
             writer.writerow([r.student, r.first_name, r.last_name, r.lms_id, assignment,
                              "" if r.score is None else f"{r.score:g}", "" if r.max_score is None else f"{r.max_score:g}",
-                             r.status, "; ".join(r.problems),
+                             r.status, f"{TAMPER_NOTE}: {', '.join(r.tampering)}" if r.tampering else "",
+                             "; ".join(r.problems),
                              *(f"{r.exercises[e][0]:g}" if e in r.exercises else "" for e in exercises)])
-    grades = [Grade(r.lms_id, r.name, r.score, r.comment()) for r in table]
+    grades = [Grade(r.lms_id, r.name, None, "") if r.tampering else Grade(r.lms_id, r.name, r.score, r.comment())
+              for r in table]
     for r in table:
         if r.status != GRADED:
             print(f"⚠️ {r.name}: {r.status} ({'; '.join(r.problems)}): sin nota; revísalo a mano.")
+        elif r.tampering:
+            print(f"❌ {r.name}: {TAMPER_NOTE} ({', '.join(r.tampering)}). La nota automática "
+                  f"({r.score:g}) no se sube al aula virtual: decide tú.")
     if moodle is not None:
         written["moodle"] = cdir / f"moodle_{assignment}.csv"
         report = fill_moodle_worksheet(Path(moodle), grades, written["moodle"])

@@ -65,7 +65,7 @@ def hidden_message(outputs: list) -> str | None:
     for out in outputs:
         if out.get("output_type") == "error":
             name, value = out.get("ename", "Error"), ANSI.sub("", str(out.get("evalue", ""))).strip()
-            if name == "AssertionError":
+            if name in ("AssertionError", "Manipulación detectada"):
                 return value or "Una prueba oculta falló (sin mensaje)."
             return f"{name}: {value}. {COULD_NOT_RUN}" if value else f"{name}. {COULD_NOT_RUN}"
     for out in outputs:

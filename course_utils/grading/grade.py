@@ -30,8 +30,11 @@ from pathlib import Path
 from course_utils import badges
 from course_utils.grading import COURSE_ID
 from course_utils.grading.lms import CANVAS, MOODLE, Identity, identify, slug
+from course_utils.grading.gradebook import db_url, ensure_gradebook, scores, tools_on_path
+from course_utils.grading.guard import SPEC_ENV
 from course_utils.grading.sandbox import MARKER, bwrap_path
 from course_utils.grading.sanitize import Ungradable, sanitize_submission
+from course_utils.grading.verdict import TAMPER_NOTE, notebook_spec, tampering
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 GRADED, UNGRADABLE, FAILED = "calificada", "no calificable", "error al calificar"
@@ -46,25 +49,16 @@ class StudentResult:
     max_score: float | None
     status: str
     problems: list[str] = field(default_factory=list)
+    tampering: list[str] = field(default_factory=list)  # what the guard saw replaced (empty: nothing)
 
 
 def course_dir() -> Path:
     return Path(os.environ.get("COURSE_GRADING_DIR", REPO_ROOT / "grading")).resolve()
 
 
-def _tools_on_path() -> None:
-    """Put this Python's bin/ first on PATH: nbgrader runs `alembic` by name, here and in its subprocesses.
-
-    Without it, `.venv/bin/python -m course_utils grade …` from a shell without the venv fails.
-    """
-    bindir = str(Path(sys.executable).parent)
-    if bindir not in os.environ.get("PATH", "").split(os.pathsep):
-        os.environ["PATH"] = bindir + os.pathsep + os.environ.get("PATH", "")
-
-
 def _nbgrader(args: list[str], cwd: Path, env: dict[str, str] | None = None,
               timeout: float | None = None) -> subprocess.CompletedProcess:
-    _tools_on_path()
+    tools_on_path()
     env = dict(env or os.environ)
     env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
     return subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=cwd, env=env,
@@ -158,24 +152,37 @@ def _remember(cdir: Path, people: list[Identity]) -> None:
     """Keep name and LMS id of each student in the gradebook (shown in notas_*.csv, used by export)."""
     from nbgrader.api import Gradebook
 
-    with Gradebook(_db_url(cdir), course_id=COURSE_ID) as gb:
+    with Gradebook(db_url(cdir), course_id=COURSE_ID) as gb:
         for who in people:
             gb.update_or_create_student(who.student_id, first_name=who.first_name, last_name=who.last_name,
                                         lms_user_id=who.lms_id or None)
 
 
-def _kernel_env(runtime: Path) -> dict[str, str]:
-    """Environment for nbgrader so that its `python3` kernel is the sandboxed one."""
+def _kernel_env(runtime: Path, sandbox: bool, guard_spec: dict) -> dict[str, str]:
+    """Environment for nbgrader so that its `python3` kernel is the guarded one, sandboxed unless told not."""
     spec = runtime / "kernels" / "python3"
     spec.mkdir(parents=True, exist_ok=True)
+    module = "course_utils.grading.sandbox" if sandbox else "course_utils.grading.guard"
     (spec / "kernel.json").write_text(json.dumps({
-        "argv": [sys.executable, "-m", "course_utils.grading.sandbox", "-f", "{connection_file}"],
+        "argv": [sys.executable, "-m", module, "-f", "{connection_file}"],
         "display_name": "Python 3 (aislado)", "language": "python", "interrupt_mode": "message"}))
     (runtime / MARKER).touch()
     env = os.environ.copy()
     env.update({"JUPYTER_PATH": str(runtime) + os.pathsep + env.get("JUPYTER_PATH", ""),
-                "JUPYTER_RUNTIME_DIR": str(runtime), "TMPDIR": str(runtime)})
+                "JUPYTER_RUNTIME_DIR": str(runtime), "TMPDIR": str(runtime), SPEC_ENV: json.dumps(guard_spec)})
     return env
+
+
+def guard_spec(assignment: str, cdir: Path) -> dict:
+    """What the guarded kernel watches for this assignment (from its source's locked cells)."""
+    import nbformat
+
+    spec: dict = {"modules": [], "aliases": {}}
+    for path in sorted((cdir / "source" / assignment).glob("*.ipynb")):
+        one = notebook_spec(nbformat.read(path, as_version=4))
+        spec["modules"] = sorted(set(spec["modules"]) | set(one["modules"]))
+        spec["aliases"].update(one["aliases"])
+    return spec
 
 
 def _failure_reason(log: str) -> str:
@@ -189,54 +196,6 @@ def _failure_reason(log: str) -> str:
         return "una celda superó el tiempo máximo y no se pudo interrumpir"
     errors = [ln for ln in log.splitlines() if "| ERROR]" in ln and "Please see" not in ln]
     return (errors[-1] if errors else "error desconocido (mira grading/logs/)")[:300]
-
-
-def _db_url(cdir: Path) -> str:
-    """The gradebook URL, as grading/nbgrader_config.py computes it."""
-    return os.environ.get("NBGRADER_DB_URL", f"sqlite:///{cdir / 'gradebook.db'}")
-
-
-def ensure_gradebook(cdir: Path) -> None:
-    """Create the SQLite gradebook in one piece, or repair one left half-made by a failed first run.
-
-    nbgrader creates the tables and then asks `alembic` for the schema version; when that fails
-    (alembic not on PATH) it leaves a database without version that later runs take as complete.
-    Here the database is built under a temporary name and renamed only when whole.
-    """
-    import sqlite3
-
-    from nbgrader.api import Gradebook, get_alembic_version
-
-    _tools_on_path()
-    url = _db_url(cdir)
-    if not url.startswith("sqlite:///"):
-        return  # a server database (PostgreSQL…): nbgrader creates it
-    path = Path(url.removeprefix("sqlite:///"))
-    if path.exists():
-        with sqlite3.connect(path) as db:
-            tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-            if tables and "alembic_version" not in tables:  # half-made by an earlier failed run
-                db.execute("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL)")
-                db.execute("INSERT INTO alembic_version (version_num) VALUES (?)", (get_alembic_version(),))
-        return
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.nuevo")
-    try:
-        Gradebook(f"sqlite:///{tmp}", course_id=COURSE_ID).close()
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def _scores(cdir: Path, assignment: str) -> dict[str, tuple[float, float]] | None:
-    """{student: (score, max)} for `assignment`, or None when the gradebook does not know it."""
-    from nbgrader.api import Gradebook, MissingEntry
-
-    with Gradebook(_db_url(cdir), course_id=COURSE_ID) as gb:
-        try:
-            subs = gb.find_assignment(assignment).submissions
-        except MissingEntry:
-            return None
-        return {s.student_id: (float(s.score), float(s.max_score)) for s in subs}
 
 
 def autograde(assignment: str, cdir: Path | None = None, sandbox: bool = True, timeout: int | None = None,
@@ -254,12 +213,12 @@ def autograde(assignment: str, cdir: Path | None = None, sandbox: bool = True, t
     if not sandbox:
         print(SANDBOX_RISK, file=sys.stderr)
     ensure_gradebook(cdir)
-    if _scores(cdir, assignment) is None:  # first grading on this machine: register the assignment
+    if scores(cdir, assignment) is None:  # first grading on this machine: register the assignment
         _check(_nbgrader(["generate_assignment", assignment, "--force"], cdir), f"registrar la tarea {assignment}")
     submitted = cdir / "submitted"
     names = sorted(students or (p.name for p in submitted.iterdir() if (p / assignment).is_dir()))
     runtime = Path(tempfile.mkdtemp(prefix="calificar-"))
-    env = _kernel_env(runtime) if sandbox else None
+    env = _kernel_env(runtime, sandbox, guard_spec(assignment, cdir))
     jobs = max(1, jobs or os.cpu_count() or 1)
     try:
         with ThreadPoolExecutor(max_workers=jobs) as pool:
@@ -267,27 +226,27 @@ def autograde(assignment: str, cdir: Path | None = None, sandbox: bool = True, t
                 lambda student: _grade_one(cdir, assignment, student, runtime, env, timeout, student_timeout), names))
     finally:
         shutil.rmtree(runtime, ignore_errors=True)
-    scores = _scores(cdir, assignment) or {}
+    graded = scores(cdir, assignment) or {}
     for r in results:
-        if r.status == GRADED and r.student in scores:
-            r.score, r.max_score = scores[r.student]
+        if r.status == GRADED and r.student in graded:
+            r.score, r.max_score = graded[r.student]
     (cdir / f"resumen_{assignment}.json").write_text(
         json.dumps([asdict(r) for r in results], indent=2, ensure_ascii=False), encoding="utf-8")
     return results
 
 
-def _grade_one(cdir: Path, assignment: str, student: str, runtime: Path, env: dict[str, str] | None,
+def _grade_one(cdir: Path, assignment: str, student: str, runtime: Path, env: dict[str, str],
                timeout: int | None, student_timeout: int) -> StudentResult:
-    """Sanitize and grade one student; `env` is the sandbox environment (None: no sandbox)."""
+    """Sanitize and grade one student in the guarded kernel of `env`."""
     folder = cdir / "submitted" / student / assignment
     try:
         problems = sanitize_submission(folder, cdir / "originals" / assignment / student)
     except Ungradable as e:
         return StudentResult(student, None, None, UNGRADABLE, [str(e)])
-    args = ["autograde", assignment, "--student", student, "--force"]
+    args = ["autograde", assignment, "--student", student, "--force", "--GuardVerdict.required=True"]
     if timeout:
         args.append(f"--Execute.timeout={timeout}")
-    if env is not None:
+    if "course_utils.grading.sandbox" in (runtime / "kernels" / "python3" / "kernel.json").read_text():
         args += ["--KernelManager.transport=ipc", f"--KernelManager.ip={runtime / slug(student)}-ipc"]
     try:
         proc = _nbgrader(args, cdir, env, timeout=student_timeout)
@@ -301,7 +260,17 @@ def _grade_one(cdir: Path, assignment: str, student: str, runtime: Path, env: di
         return StudentResult(student, None, None, FAILED, problems + [_failure_reason(log)])
     if "CellTimeoutError" in log or "Timeout waiting for execute reply" in log:
         problems.append("alguna celda superó el tiempo máximo y se interrumpió")
-    return StudentResult(student, None, None, GRADED, problems)
+    changed = _tampering(cdir / "autograded" / student / assignment)
+    if changed:
+        problems.append(f"{TAMPER_NOTE} (reemplazado: {', '.join(changed[:6])}{' …' if len(changed) > 6 else ''})")
+    return StudentResult(student, None, None, GRADED, problems, changed)
+
+
+def _tampering(folder: Path) -> list[str]:
+    """What the guard saw replaced, over the autograded notebooks of one submission."""
+    import nbformat
+
+    return sorted({name for path in folder.glob("*.ipynb") for name in tampering(nbformat.read(path, as_version=4))})
 
 
 def feedback(assignment: str, cdir: Path | None = None) -> Path:

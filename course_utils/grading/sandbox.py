@@ -2,7 +2,8 @@
 
 `python -m course_utils.grading.sandbox -f CONNECTION_FILE` is the command of the
 `python3` kernelspec that `course_utils.grading.grade` puts first on JUPYTER_PATH while
-nbgrader autogrades. It starts the normal IPython kernel inside `bwrap` with:
+nbgrader autogrades. It starts the guarded IPython kernel (`course_utils.grading.guard`)
+inside `bwrap` with:
 
 - no network (own network namespace) and its own PID/IPC/UTS namespaces;
 - a read-only view of the system, of Python and of course_utils only: no
@@ -110,8 +111,9 @@ def bwrap_command(bwrap: str, workdir: Path, runtime_dir: Path, inner: list[str]
     env = {"HOME": "/tmp", "TMPDIR": "/tmp", "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "LANG": "C.UTF-8",
            "MPLCONFIGDIR": "/tmp/matplotlib", "COURSE_HEADLESS": "1", "COURSE_OFFLINE": "1",
            "PYTHONDONTWRITEBYTECODE": "1", "TF_CPP_MIN_LOG_LEVEL": "2", "NBGRADER_EXECUTION": "autograde"}
-    if os.environ.get("COURSE_DATA_DIR"):
-        env["COURSE_DATA_DIR"] = os.environ["COURSE_DATA_DIR"]
+    for name in ("COURSE_DATA_DIR", "COURSE_GUARD_SPEC"):  # data folder; what the guarded kernel watches
+        if os.environ.get(name):
+            env[name] = os.environ[name]
     for k, v in env.items():
         cmd += ["--setenv", k, v]
     uid = sandbox_uid(workdir)
@@ -150,7 +152,7 @@ def launch(connection_file: str, extra: list[str]) -> int:
     if not Path(ip).is_absolute() or Path(ip).parent != runtime_dir:
         print(f"❌ El núcleo aislado necesita sockets IPC en {runtime_dir} (ip={ip!r}).", file=sys.stderr)
         return 2
-    inner = [sys.executable, "-m", "ipykernel_launcher", "-f", str(shared), *extra]
+    inner = [sys.executable, "-m", "course_utils.grading.guard", "-f", str(shared), *extra]
     cmd = bwrap_command(bwrap, workdir, runtime_dir, inner)
     _apply_limits()
     os.execv(bwrap, cmd)
