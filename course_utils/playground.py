@@ -43,8 +43,8 @@ def _rate_options(values: list[float], value: float) -> list[tuple[str, float]]:
     return [(f"{v:g}", v) for v in sorted(set(values) | {float(value)})]
 
 
-def _box(title: str, children: list[w.Widget], width: str = "auto") -> w.VBox:
-    return w.VBox([w.HTML(f"<b>{title}</b>"), *children], layout=w.Layout(width=width, padding="0 8px"))
+def _box(title: str, children: list[w.Widget], width: str = "auto", flex: str = "0 0 auto") -> w.VBox:
+    return w.VBox([w.HTML(f"<b>{title}</b>"), *children], layout=w.Layout(width=width, padding="0 8px", flex=flex))
 
 
 class Playground:
@@ -88,9 +88,9 @@ class Playground:
             self.controls[name].layout.width = width
         for ctl in [*self.neuron_sliders, *self.controls.values()]:
             if isinstance(ctl, (w.IntSlider, w.Dropdown)) and not ctl.layout.width:
-                ctl.layout.width = "290px"
+                ctl.layout.width = "260px"
         self.status = w.HTML()
-        self.image = w.Image(format="png")
+        self.image = w.Image(format="png", layout=w.Layout(max_width="100%", height="auto"))
         self._build_figure()
         self._wire()
         self.ui = self._layout()
@@ -180,7 +180,7 @@ class Playground:
 
     # ------------------------------------------------------------------ drawing
     def _build_figure(self) -> None:
-        self.fig = Figure(figsize=(8.0, 3.6))
+        self.fig = Figure(figsize=(7.6, 3.5))
         self.ax_plane, self.ax_loss = self.fig.subplots(1, 2, gridspec_kw={"width_ratios": [1, 1.15]})
         lin = np.linspace(-DOMAIN, DOMAIN, self.resolution)
         xx, yy = np.meshgrid(lin, lin)
@@ -225,6 +225,12 @@ class Playground:
             f"<b>Época {exp.epoch}</b> · pérdida entrenamiento <b>{h['train_loss'][-1]:.3f}</b> · "
             f"prueba <b>{h['test_loss'][-1]:.3f}</b> · exactitud prueba <b>{100 * exp.test_accuracy():.1f} %</b>"
         )
+        dead = exp.dead_layers()
+        if dead:
+            self.status.value += (f"<br><span style='color:#c0392b'>⚠️ Todas las neuronas ReLU de la capa "
+                                  f"{', '.join(map(str, dead))} están «muertas»: devuelven 0 en todos los puntos, así "
+                                  "que no les llega gradiente y la red ya no aprende. Pulsa ↺ (otros pesos) o baja la "
+                                  "tasa de aprendizaje.</span>")
         if not np.isfinite(h["train_loss"][-1]):
             self.status.value += ("<br><span style='color:#c0392b'>⚠️ La pérdida ya no es un número: el entrenamiento "
                                   "ha divergido. Baja la tasa de aprendizaje y pulsa ↺.</span>")
@@ -234,10 +240,12 @@ class Playground:
         top = w.HBox([self.ticker, self.step_button, self.reset_button, c["learning_rate"], c["activation"],
                       c["regularization"], c["reg_rate"]], layout=w.Layout(flex_flow="row wrap"))
         data = _box("DATOS", [c["dataset"], c["noise"], c["train_ratio"], c["batch_size"], self.data_button])
-        features = _box("CARACTERÍSTICAS", list(self.feature_boxes.values()), width="120px")
+        features = _box("CARACTERÍSTICAS", list(self.feature_boxes.values()))
         layers = _box("CAPAS OCULTAS", [c["layers"], *self.neuron_sliders])
-        output = _box("SALIDA", [self.status, self.image, c["show_test"], c["epochs_per_step"]])
-        return w.VBox([top, w.HBox([w.VBox([data, layers]), features, output])])
+        output = _box("SALIDA", [self.status, self.image, c["show_test"], c["epochs_per_step"]], flex="1 1 420px")
+        # The columns wrap (the picture goes below) on narrow screens, e.g. a laptop with the file browser open.
+        return w.VBox([top, w.HBox([w.VBox([data, layers], layout=w.Layout(flex="0 0 auto")), features, output],
+                                   layout=w.Layout(flex_flow="row wrap", align_items="flex-start"))])
 
     def _ipython_display_(self) -> None:
         from IPython.display import Image, display

@@ -123,19 +123,42 @@ def make_features(X: np.ndarray, names: list[str] | tuple[str, ...]) -> np.ndarr
 # ----------------------------------------------------------------------------- model
 
 
+def _init_std(activation: str, fan_in: int, fan_out: int) -> float:
+    """Standard deviation of a layer's initial weights feeding `activation` (the output layer: "linear")."""
+    glorot = np.sqrt(2.0 / (fan_in + fan_out))
+    return {"relu": np.sqrt(2.0 / fan_in), "sigmoid": 4.0 * glorot}.get(activation, glorot)
+
+
 class MLP:
     """Fully connected net: hidden layers with one activation, then one sigmoid output unit."""
 
-    def __init__(self, n_inputs: int, hidden: list[int] | tuple[int, ...] = (), activation: str = "tanh", seed: int = 0):
+    def __init__(self, n_inputs: int, hidden: list[int] | tuple[int, ...] = (), activation: str = "tanh", seed: int = 0,
+                 data: np.ndarray | None = None):
+        """Random weights for the activation; with `data` (the training inputs), biases that start every unit alive.
+
+        Weights: Glorot/Xavier normal, std = sqrt(2 / (fan_in + fan_out)), for tanh and linear; He,
+        std = sqrt(2 / fan_in), for ReLU; 4× Glorot for the sigmoid, whose slope is a quarter of tanh's
+        (Glorot & Bengio, 2010). Biases: 0; but for ReLU and sigmoid, when `data` is given, each hidden
+        unit's bias centres its input at the median over `data` (ReLU: plus 0.1), so every ReLU starts
+        active on half of the points — none starts "dead" — and every sigmoid starts on its steepest part.
+        """
         _check_choice(activation, tuple(ACTIVATIONS), "Función de activación desconocida")
         if n_inputs < 1 or any(int(h) < 1 for h in hidden):
             raise ValueError(f"Cada capa necesita al menos una neurona (entradas={n_inputs}, ocultas={list(hidden)}).")
         self.activation = activation
         self.sizes = [int(n_inputs), *(int(h) for h in hidden), 1]
         rng = np.random.default_rng(seed)
-        # Xavier/Glorot normal: std = sqrt(2 / (fan_in + fan_out)) keeps activations in a sane range.
-        self.weights = [rng.normal(0.0, np.sqrt(2.0 / (a + b)), (a, b)) for a, b in zip(self.sizes[:-1], self.sizes[1:])]
+        pairs = list(zip(self.sizes[:-1], self.sizes[1:]))
+        self.weights = [rng.normal(0.0, _init_std(activation if i < len(pairs) - 1 else "linear", a, b), (a, b))
+                        for i, (a, b) in enumerate(pairs)]
         self.biases = [np.zeros(b) for b in self.sizes[1:]]
+        if data is not None and activation in ("relu", "sigmoid"):
+            f = ACTIVATIONS[activation][0]
+            a = np.asarray(data, dtype=np.float64)
+            for i, W in enumerate(self.weights[:-1]):
+                z = a @ W
+                self.biases[i] = -np.median(z, axis=0) + (0.1 if activation == "relu" else 0.0)
+                a = f(z + self.biases[i])
 
     def parameters(self) -> list[np.ndarray]:
         """[W1, b1, W2, b2, ...] (the arrays themselves, so in-place edits change the model)."""
@@ -253,7 +276,7 @@ class Experiment:
         self.X_train, self.X_test, self.y_train, self.y_test = train_test_split(X, y, c.train_ratio, c.seed)
         self.F_train, self.F_test = self.features(self.X_train), self.features(self.X_test)
         init = c.seed if c.init_seed is None else c.init_seed
-        self.model = MLP(len(c.features), c.hidden, c.activation, init)
+        self.model = MLP(len(c.features), c.hidden, c.activation, init, data=self.F_train)
         self.rng = np.random.default_rng(init + 1)  # batch order
         self.epoch = 0
         self.history: dict[str, list[float]] = {"train_loss": [self.train_loss()], "test_loss": [self.test_loss()]}
@@ -291,6 +314,16 @@ class Experiment:
 
     def test_accuracy(self) -> float:
         return self.model.accuracy(self.F_test, self.y_test)
+
+    def dead_layers(self) -> list[int]:
+        """Hidden layers (1, 2, …) whose ReLU units all output 0 for every training point.
+
+        Such a layer passes no signal and no gradient: the network cannot learn any more ("dying ReLU").
+        """
+        if self.config.activation != "relu":
+            return []
+        _, cache = self.model.forward(self.F_train)
+        return [i for i, (_, a) in enumerate(cache[1:], start=1) if not np.any(a > 0)]
 
 
 def restarts(config: Config, epochs: int, n: int = 3) -> list[Experiment]:

@@ -359,3 +359,36 @@ def test_divergence_is_reported_without_warnings(monkeypatch):
         pg.step(epochs=30)
     assert not np.isfinite(pg.experiment.history["train_loss"][-1])
     assert "divergido" in pg.status.value and pg.image.value[:4] == b"\x89PNG"
+
+
+# The defaults of the Playground (4-2 network, lr 0.03, batch 10) must learn with every non-linear
+# activation, from the first start (issue 11: with zero biases ReLU died on XOR for seeds 0 and 2).
+@pytest.mark.parametrize("activation", ["relu", "tanh"])
+@pytest.mark.parametrize("dataset", ["circle", "xor"])
+def test_default_network_learns_from_its_first_start(activation, dataset):
+    for seed in range(3):
+        e = toy.Experiment(toy.Config(dataset=dataset, activation=activation, seed=seed)).train(500)
+        assert e.train_loss() < 0.05 and e.test_accuracy() >= 0.95, (seed, e.train_loss(), e.test_accuracy())
+        assert e.dead_layers() == []
+
+
+def test_default_network_learns_with_the_sigmoid_only_more_slowly():
+    for seed in range(3):
+        circle = toy.Experiment(toy.Config(dataset="circle", activation="sigmoid", seed=seed)).train(1500)
+        assert circle.test_accuracy() >= 0.95, (seed, circle.test_accuracy())
+        xor = toy.Experiment(toy.Config(dataset="xor", activation="sigmoid", seed=seed)).train(1500)
+        assert xor.test_accuracy() >= 0.75, (seed, xor.test_accuracy())
+
+
+def test_every_relu_starts_alive_and_a_dead_layer_is_reported(pg):
+    e = toy.Experiment(toy.Config(dataset="xor", activation="relu", seed=0))
+    _, cache = e.model.forward(e.F_train)
+    for _, a in cache[1:]:  # each unit active on about half of the training points
+        assert np.all(np.abs((a > 0).mean(axis=0) - 0.5) < 0.1)
+    # without the data-dependent biases (zero biases, the old start), seed 0 dies on XOR
+    e.model = toy.MLP(2, (4, 2), "relu", seed=0)
+    e.train(100)
+    assert e.dead_layers() == [2] and e.train_loss() > 0.68
+    pg.experiment = e
+    pg._redraw()
+    assert "muertas" in pg.status.value and "↺" in pg.status.value
