@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 RUN_ARGS ?=
 
-.PHONY: run test lab install clean
+.PHONY: run test lab install clean colab-check
 
 install: $(STAMP)
 
@@ -25,9 +25,13 @@ run: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+## colab-check: ejecuta lecciones y tareas como en Colab (entorno .venv-colab solo con lo que trae Colab)
+colab-check: $(STAMP)
+	$(PY) tests/colab_check.py $(COLAB_ARGS)
+
 ## lab: abre JupyterLab en notebooks/
 lab: $(STAMP)
 	$(VENV)/bin/jupyter lab notebooks/
 
 clean:
-	rm -rf build .pytest_cache
+	rm -rf build .pytest_cache .venv-colab

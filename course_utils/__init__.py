@@ -23,7 +23,7 @@ from course_utils.data import (
     load_text,
 )
 from course_utils.report import note_data, record
-from course_utils.setup import choose_device, seed_everything, setup_notebook
+from course_utils.setup import choose_device, import_tensorflow, seed_everything, setup_notebook
 
 __version__ = "0.1.0"
 
@@ -34,6 +34,7 @@ __all__ = [
     "check_shape",
     "check_type",
     "choose_device",
+    "import_tensorflow",
     "compare",
     "gradient_check",
     "load_digits",

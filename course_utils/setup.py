@@ -11,13 +11,53 @@ import os
 import platform
 import random
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # silence TensorFlow's C++ banner
+# TensorFlow's C++ logging below errors (3 also hides "failed call to cuInit" on machines without a GPU;
+# a real TensorFlow error still raises a Python exception).
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 DEVICES = ("auto", "cpu", "cuda")
+
+
+@contextmanager
+def _quiet_stderr() -> Iterator[None]:
+    """Send the process's standard error (file descriptor 2, where C++ libraries write) to /dev/null."""
+    try:
+        saved = os.dup(2)
+    except OSError:  # no descriptor 2 (some embedded interpreters): nothing to silence
+        yield
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        sys.stderr.flush()
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+def import_tensorflow() -> tuple[Any, Any]:
+    """Import TensorFlow and Keras without their C++ start-up lines in the notebook; return (tf, keras).
+
+    TensorFlow writes "oneDNN custom operations are on…", "Could not find cuda drivers…" and
+    similar lines to the process's standard error while it loads, before it reads
+    TF_CPP_MIN_LOG_LEVEL: they are harmless, but alarming in a student's output. Call it before
+    `setup_notebook`, so that TensorFlow is seeded too.
+    """
+    with _quiet_stderr():
+        import keras
+        import tensorflow as tf
+
+        tf.constant(0.0)  # the CUDA probe runs at the first operation: keep it quiet too
+    return tf, keras
 
 
 @dataclass

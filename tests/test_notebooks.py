@@ -107,3 +107,33 @@ def test_lessons_run_on_cuda(tmp_path):
     report = run_course(quick=True, device="cuda", build=tmp_path, progress=False)
     assert report["device"] == "cuda" and report["machine"]["gpu"]
     assert report["ok"], [(r["notebook"], r["status"], r["error"]) for r in report["notebooks"]]
+
+
+def _imported_modules(nb) -> set[str]:
+    names = set()
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        for node in ast.walk(ast.parse(_python(cell.source))):
+            if isinstance(node, ast.Import):
+                names |= {a.name.split(".")[0] for a in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                names.add(node.module.split(".")[0])
+    return names
+
+
+@pytest.mark.parametrize("path", ALL, ids=ids(ALL))
+def test_first_cell_installs_what_colab_lacks(path):
+    """A student on Colab gets only Colab's packages and what the first cell installs (issue 11)."""
+    import sys
+
+    from colab_check import COLAB_MODULES
+
+    nb = _read(path)
+    first = next(c for c in nb.cells if c.cell_type == "code")
+    missing = sorted(m for m in _imported_modules(nb) - COLAB_MODULES - set(sys.stdlib_module_names)
+                     if f'"{m}"' not in first.source)
+    assert not missing, f"{path.name}: importa {missing}, que Colab no trae; instálalo en la primera celda"
+    if path.stem[:2].isdigit():
+        assert not re.search(r"^\s*import (tensorflow|keras)\b", first.source, re.M), \
+            "usa `tf, keras = import_tensorflow()` (sin los mensajes de C++ de TensorFlow)"

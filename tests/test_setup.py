@@ -64,3 +64,16 @@ def test_tensorflow_is_seeded_when_loaded():
     setup.seed_everything(5)
     b = tf.random.uniform((3,)).numpy()
     assert np.array_equal(a, b)
+
+
+def test_import_tensorflow_keeps_the_cpp_start_up_lines_out():
+    """TensorFlow's oneDNN/CUDA lines are written before TF_CPP_MIN_LOG_LEVEL is read (issue 11)."""
+    import subprocess
+    import sys
+
+    code = "from course_utils import import_tensorflow\ntf, keras = import_tensorflow()\nprint(keras.__version__)"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert not any(s in proc.stderr for s in ("oneDNN", "cuda", "cuInit", "absl")), proc.stderr
+    plain = subprocess.run([sys.executable, "-c", "import tensorflow"], capture_output=True, text=True, timeout=300)
+    assert "oneDNN" in plain.stderr or "cuda" in plain.stderr.lower()  # what a plain import shows here
