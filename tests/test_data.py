@@ -313,11 +313,68 @@ def test_mnist_without_fallback_raises_spanish_error(monkeypatch):
         assert text in message
 
 
-@pytest.mark.parametrize("load", [data.load_fashion_mnist, lambda: data.load_text("quijote")])
-def test_no_fallback_for_fashion_mnist_and_texts(monkeypatch, load):
+@pytest.mark.parametrize("load", [data.load_fashion_mnist, lambda: data.load_text("quijote", fallback=False)])
+def test_no_fallback_for_fashion_mnist_and_texts_without_fallback(monkeypatch, load):
     monkeypatch.setenv("COURSE_OFFLINE", "1")
     with pytest.raises(DataUnavailableError, match="No se pudo obtener el conjunto de datos"):
         load()
+
+
+# The sha256 values of shared/data/MANIFEST.md, written out again so that a wrong registry entry fails too.
+MANIFEST_SHA = {"quijote": "485be638d952a55acbb944c964d0429418ca2da711df7bc48a36c612129ead9b",
+                "tinyshakespeare": "86c4e6aa9db7c042ec79f339dcb96d42b0075e16b8fc2e86bf0ca57e2dc565ed"}
+
+
+@pytest.mark.parametrize("name, start, length", [("quijote", "El ingenioso hidalgo don Quijote de la Mancha", None),
+                                                 ("tinyshakespeare", "First Citizen:", 1115394)])
+def test_texts_load_offline_from_the_packaged_copy(cache, tmp_path, monkeypatch, capsys, name, start, length):
+    monkeypatch.setenv("COURSE_OFFLINE", "1")  # and, from the fixture: an empty cache and no mirror
+    monkeypatch.setenv("COURSE_REPORT_FILE", str(tmp_path / "report.jsonl"))
+    spec = data.DATASETS[name]
+    raw, where = data._packaged_text(spec, DataUnavailableError("sin datos"))
+    assert hashlib.sha256(raw).hexdigest() == MANIFEST_SHA[name] == spec.files[0].sha256
+    full = data.load_text(name, strip_header=False)
+    assert full == raw.decode("utf-8-sig").replace("\r\n", "\n")
+    text = data.load_text(name)
+    assert text.startswith(start) and "\r" not in text and "PROJECT GUTENBERG" not in text
+    assert length is None or len(text) == length
+    out = capsys.readouterr().out
+    assert out.count("se usa la copia incluida en course_utils") == 3 and spec.title in out
+    _, notes = read_entries(tmp_path / "report.jsonl")
+    assert [(n["dataset"], n["source"]) for n in notes] == [(name, "package")] * 2
+    assert "copia comprimida incluida en course_utils" in notes[0]["detail"] and where == notes[0]["detail"]
+    assert files_in(cache) == []  # the packaged copy is read in place, never written to the cache
+
+
+@pytest.mark.parametrize("content, problem", [
+    (gzip.compress(b"otra cosa"), "sha256 distintos"),
+    (b"no es gzip", "no se puede descomprimir"),
+    (None, "no existe"),
+], ids=["otro contenido", "no es gzip", "falta"])
+def test_corrupt_packaged_copy_is_never_used(cache, tmp_path, monkeypatch, capsys, content, problem):
+    monkeypatch.setenv("COURSE_OFFLINE", "1")
+    folder = tmp_path / "data_files"
+    folder.mkdir()
+    if content is not None:
+        (folder / data.PACKAGED_TEXTS["quijote"]).write_bytes(content)
+    monkeypatch.setattr(data, "PACKAGED_DIR", folder)
+    with pytest.raises(DataUnavailableError) as err:
+        data.load_text("quijote")
+    message = str(err.value)
+    assert "No se pudo obtener el conjunto de datos «quijote»" in message and "Cómo solucionarlo" in message
+    assert f"Tampoco sirve la copia incluida en course_utils: {folder}" in message and problem in message
+    assert "se usa la copia" not in capsys.readouterr().out and files_in(cache) == []
+
+
+def test_packaged_copies_are_package_data():
+    import tomllib
+
+    config = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text(encoding="utf-8"))
+    patterns = config["tool"]["setuptools"]["package-data"]["course_utils"]
+    for file_name in data.PACKAGED_TEXTS.values():
+        path = data.PACKAGED_DIR / file_name
+        assert path.is_file() and path.stat().st_size < 1_000_000
+        assert any(Path("data_files", file_name).match(p) for p in patterns), f"{file_name} no está en package-data"
 
 
 def test_digits_and_sample_images(tmp_path, monkeypatch):
