@@ -223,7 +223,8 @@ def autograde(assignment: str, cdir: Path | None = None, sandbox: bool = True, t
     try:
         with ThreadPoolExecutor(max_workers=jobs) as pool:
             results = list(pool.map(
-                lambda student: _grade_one(cdir, assignment, student, runtime, env, timeout, student_timeout), names))
+                lambda student: _grade_one(cdir, assignment, student, runtime, env, sandbox, timeout, student_timeout),
+                names))
     finally:
         shutil.rmtree(runtime, ignore_errors=True)
     graded = scores(cdir, assignment) or {}
@@ -235,7 +236,7 @@ def autograde(assignment: str, cdir: Path | None = None, sandbox: bool = True, t
     return results
 
 
-def _grade_one(cdir: Path, assignment: str, student: str, runtime: Path, env: dict[str, str],
+def _grade_one(cdir: Path, assignment: str, student: str, runtime: Path, env: dict[str, str], sandbox: bool,
                timeout: int | None, student_timeout: int) -> StudentResult:
     """Sanitize and grade one student in the guarded kernel of `env`."""
     folder = cdir / "submitted" / student / assignment
@@ -246,7 +247,7 @@ def _grade_one(cdir: Path, assignment: str, student: str, runtime: Path, env: di
     args = ["autograde", assignment, "--student", student, "--force", "--GuardVerdict.required=True"]
     if timeout:
         args.append(f"--Execute.timeout={timeout}")
-    if "course_utils.grading.sandbox" in (runtime / "kernels" / "python3" / "kernel.json").read_text():
+    if sandbox:  # the sandboxed kernel has no network: ZeroMQ over IPC sockets in the runtime folder
         args += ["--KernelManager.transport=ipc", f"--KernelManager.ip={runtime / slug(student)}-ipc"]
     try:
         proc = _nbgrader(args, cdir, env, timeout=student_timeout)

@@ -75,6 +75,21 @@ def _library_wrapper(new: Any, old: Any) -> bool:
     return wrapped is old and _isinstance(filename, str) and filename.startswith(_INSTALLED)
 
 
+SHELL_ATTRS = ("display_pub", "displayhook", "InteractiveTB", "SyntaxTB", "events", "user_ns")
+
+
+def _watched_objects(shell: Any, kernel: Any) -> dict[str, Any]:
+    """The single objects a test's outcome passes through, as they are now (compared by identity)."""
+    objects = {"sys.stdout": sys.stdout, "sys.stderr": sys.stderr, "sys.excepthook": sys.excepthook,
+               "sys.displayhook": sys.displayhook, "sys.modules": sys.modules, "builtins": sys.modules.get("builtins")}
+    if kernel is not None:
+        objects["kernel.session"] = _getattr(kernel, "session", None)
+        objects["kernel.iopub_socket"] = _getattr(kernel, "iopub_socket", None)
+    if shell is not None:
+        objects.update({f"shell.{attr}": _getattr(shell, attr, None) for attr in SHELL_ATTRS})
+    return objects
+
+
 def _watchable(value: Any) -> bool:
     return _callable(value) or _isinstance(value, (_ModuleType, _type))
 
@@ -94,17 +109,12 @@ class Snapshot:
             self.modules[name] = module
             self._record(name, _vars(module))
         self._record("builtins", {k: v for k, v in _vars(builtins).items() if k != "_"})
-        self.objects = {"sys.stdout": sys.stdout, "sys.stderr": sys.stderr, "sys.excepthook": sys.excepthook,
-                        "sys.displayhook": sys.displayhook, "sys.modules": sys.modules, "builtins": builtins}
+        self.kernel = kernel
+        self.objects = _watched_objects(shell, kernel)
         self.classes: dict[str, tuple] = {}  # "module.Class.attr" → (fingerprint, object)
         self.instances = [(label, obj) for label, obj in (("shell", shell), ("kernel", kernel)) if obj is not None]
         if kernel is not None:
             self.instances.append(("kernel.session", kernel.session))
-            self.objects["kernel.session"] = kernel.session
-            self.objects["kernel.iopub_socket"] = kernel.iopub_socket
-        if shell is not None:
-            for attr in ("display_pub", "displayhook", "InteractiveTB", "SyntaxTB", "events", "user_ns"):
-                self.objects[f"shell.{attr}"] = _getattr(shell, attr)
         for label, obj in self.instances:
             for cls in _type(obj).__mro__:
                 if cls is not object:
@@ -162,16 +172,8 @@ class Snapshot:
                 changes.append(f"sys.modules[{name!r}]")
             self._compare(name, _vars(module), self.attrs, changes)
         self._compare("builtins", {k: v for k, v in _vars(builtins).items() if k != "_"}, self.attrs, changes)
-        current = {"sys.stdout": sys.stdout, "sys.stderr": sys.stderr, "sys.excepthook": sys.excepthook,
-                   "sys.displayhook": sys.displayhook, "sys.modules": sys.modules,
-                   "builtins": sys.modules.get("builtins")}
+        current = _watched_objects(self.shell, self.kernel)
         for label, obj in self.instances:
-            if label == "kernel":
-                current["kernel.session"] = obj.session
-                current["kernel.iopub_socket"] = obj.iopub_socket
-            if label == "shell":
-                for attr in ("display_pub", "displayhook", "InteractiveTB", "SyntaxTB", "events", "user_ns"):
-                    current[f"shell.{attr}"] = _getattr(obj, attr, None)
             for cls in _type(obj).__mro__:
                 if cls is not object:
                     self._compare(f"{cls.__module__}.{cls.__qualname__}", _vars(cls), self.classes, changes)
