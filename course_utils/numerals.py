@@ -30,10 +30,11 @@ def _apocope(match: re.Match[str]) -> str:
     return "veintiún" if match.group(1) else "un"
 
 
-def spanish_words(n: int) -> str:
+def spanish_words(n: int, apocope: bool = True) -> str:
     """The Spanish cardinal of `n` (an int ≥ 0) in words, with "un"/"veintiún" before "mil" and "millones".
 
-    Wraps `num2words(n, lang="es")`, imported here so that `course_utils` imports without it.
+    Wraps `num2words(n, lang="es")`, imported here so that `course_utils` imports without it;
+    `apocope=False` returns num2words' text unchanged (to show what the correction does).
     """
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
         raise TypeError(f"spanish_words espera un número entero, no {type(n).__name__}.")
@@ -44,7 +45,8 @@ def spanish_words(n: int) -> str:
     except ImportError:
         raise ImportError("Falta el paquete num2words, que escribe los números en palabras. "
                           "Instálalo con: pip install num2words==0.5.14") from None
-    return _APOCOPE.sub(_apocope, num2words(int(n), lang="es"))
+    words = num2words(int(n), lang="es")
+    return _APOCOPE.sub(_apocope, words) if apocope else words
 
 
 def _sample_numbers(count: int, max_number: int, rng: np.random.Generator) -> np.ndarray:
