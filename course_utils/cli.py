@@ -20,7 +20,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         report = run_course(
             quick=args.quick, device=args.device, only=args.only, seed=args.seed, timeout=args.timeout,
             build=Path(args.build) if args.build else None,
-            notebooks_dir=Path(args.notebooks) if args.notebooks else None,
+            notebooks_dir=Path(args.notebooks) if args.notebooks else None, jobs=args.jobs,
         )
     except (RuntimeError, ValueError, FileNotFoundError) as exc:
         print(f"❌ {exc}", file=sys.stderr)
@@ -117,6 +117,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--timeout", type=int, help="segundos máximos por celda (por defecto 300 en rápido, 1800 en completo)")
     run.add_argument("--build", metavar="CARPETA", help="carpeta de salida (por defecto build/)")
     run.add_argument("--notebooks", metavar="CARPETA", help="carpeta de cuadernos (por defecto notebooks/)")
+    run.add_argument("--jobs", type=int, default=1, metavar="N",
+                     help="cuadernos a la vez, cada uno con un hilo de CPU (por defecto 1: los tiempos de cada "
+                          "cuaderno son entonces los suyos)")
     run.set_defaults(func=_cmd_run)
 
     badges = sub.add_parser("badges", help="regenera insignias Colab/Binder y la tabla del README")

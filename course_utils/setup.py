@@ -69,10 +69,12 @@ class Env:
     seed: int
     gpu_name: str | None = None
     headless: bool = False
+    threads: int | None = None  # PyTorch's CPU threads
 
     def __str__(self) -> str:
         gpu = f" ({self.gpu_name})" if self.gpu_name else ""
-        return f"entorno={self.where} · dispositivo={self.device}{gpu} · semilla={self.seed}"
+        threads = f" · hilos={self.threads}" if self.threads else ""
+        return f"entorno={self.where} · dispositivo={self.device}{gpu}{threads} · semilla={self.seed}"
 
 
 def detect_environment() -> str:
@@ -130,6 +132,26 @@ def choose_device(device: str = "auto") -> str:
     return device
 
 
+def set_threads() -> int | None:
+    """The course's thread policy for PyTorch on the CPU, applied by `setup_notebook`.
+
+    One thread per core (PyTorch's default) when a notebook has the machine to itself: on 2 idle
+    cores two threads are 1.3-1.9x faster than one for every kind of lesson measured (MLP, LeNet,
+    row-wise GRU, small and large LSTM; docs/benchmarks.md). When notebooks run side by side
+    (`python -m course_utils run --jobs 2`, the test suite) the runner sets COURSE_THREADS=1: two
+    processes with two threads each on two cores made an MLP step 50x and an LSTM step 2x slower
+    than two one-thread processes. Returns the thread count, or None without PyTorch.
+    """
+    try:
+        import torch
+    except ImportError:
+        return None
+    wanted = os.environ.get("COURSE_THREADS", "")
+    if wanted.isdigit() and int(wanted) > 0:
+        torch.set_num_threads(int(wanted))
+    return torch.get_num_threads()
+
+
 def _gpu_name(device: str) -> str | None:
     if device != "cuda":
         return None
@@ -173,7 +195,7 @@ def setup_notebook(seed: int = 0, device: str = "auto", quiet: bool = False) -> 
     seed_everything(seed)
     chosen = choose_device(device)
     set_plot_style()
-    env = Env(detect_environment(), chosen, seed, _gpu_name(chosen), is_headless())
+    env = Env(detect_environment(), chosen, seed, _gpu_name(chosen), is_headless(), set_threads())
     if not quiet:
         v = versions()
         libs = " ".join(f"{k} {v[k]}" for k in ("torch", "tensorflow", "numpy") if k in v)

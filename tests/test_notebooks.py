@@ -76,7 +76,8 @@ def quick_report(tmp_path_factory):
         os.environ["COURSE_DATA_MIRROR"] = str(SHARED_DATA)
     try:
         build = tmp_path_factory.mktemp("build")
-        report = run_course(quick=True, device="cpu", build=build, progress=False)
+        # two notebooks at a time, one CPU thread each (the thread policy in course_utils.setup)
+        report = run_course(quick=True, device="cpu", build=build, progress=False, jobs=2)
     finally:
         if saved is None:
             os.environ.pop("COURSE_DATA_MIRROR", None)

@@ -81,3 +81,19 @@ def test_cli_exit_codes(tmp_path, capsys):
     assert "1 correctos" in capsys.readouterr().out
     assert cli.main(args + ["--only", "nada"]) == 2
     assert "No hay cuadernos" in capsys.readouterr().err
+
+
+def test_side_by_side_gives_the_same_report_in_course_order(fake_course, tmp_path):
+    root, _, report = fake_course
+    threads = "import torch, os\nrecord('hilos', torch.get_num_threads())\nrecord('env', float(os.environ['COURSE_THREADS']))"
+    nbs = tmp_path / "notebooks"
+    for name in ("01_a/01_uno.ipynb", "01_a/02_dos.ipynb", "02_b/01_tres.ipynb"):
+        _nb(nbs / name, threads)
+    _nb(nbs / "01_a" / "03_falla.ipynb", "raise ValueError('algo salió mal')")
+    together = run_course(quick=True, device="cpu", notebooks_dir=nbs, build=tmp_path / "b", progress=False, jobs=2)
+    names = [r["notebook"] for r in together["notebooks"]]
+    assert names == ["01_a/01_uno.ipynb", "01_a/02_dos.ipynb", "01_a/03_falla.ipynb", "02_b/01_tres.ipynb"]
+    assert "ValueError: algo salió mal" in together["notebooks"][2]["error"]
+    for r in together["notebooks"][:2] + together["notebooks"][3:]:
+        assert r["status"] == "ok" and {m["name"]: m["value"] for m in r["metrics"]} == {"hilos": 1.0, "env": 1.0}
+    assert (tmp_path / "b" / "report.md").exists()

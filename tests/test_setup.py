@@ -77,3 +77,21 @@ def test_import_tensorflow_keeps_the_cpp_start_up_lines_out():
     assert not any(s in proc.stderr for s in ("oneDNN", "cuda", "cuInit", "absl")), proc.stderr
     plain = subprocess.run([sys.executable, "-c", "import tensorflow"], capture_output=True, text=True, timeout=300)
     assert "oneDNN" in plain.stderr or "cuda" in plain.stderr.lower()  # what a plain import shows here
+
+
+def test_thread_policy(monkeypatch):
+    import torch
+
+    from course_utils.setup import set_threads
+
+    default = torch.get_num_threads()
+    try:
+        monkeypatch.setenv("COURSE_THREADS", "1")
+        assert set_threads() == 1 == torch.get_num_threads()
+        monkeypatch.delenv("COURSE_THREADS")
+        torch.set_num_threads(default)
+        assert set_threads() == default  # without COURSE_THREADS, PyTorch's own choice stays
+        monkeypatch.setenv("COURSE_THREADS", "dos")
+        assert set_threads() == default  # an unusable value is ignored
+    finally:
+        torch.set_num_threads(default)
