@@ -30,6 +30,7 @@ class GPTConfig:
     n_embd: int = 128
     dropout: float = 0.0
     bias: bool = True
+    causal: bool = True       # False: every position attends to every other (an encoder, e.g. a ViT)
 
 
 class CausalSelfAttention(nn.Module):
@@ -41,6 +42,7 @@ class CausalSelfAttention(nn.Module):
         self.c_attn = nn.Linear(cfg.n_embd, 3 * cfg.n_embd, bias=cfg.bias)  # q, k, v in one matmul
         self.c_proj = nn.Linear(cfg.n_embd, cfg.n_embd, bias=cfg.bias)
         self.dropout = cfg.dropout
+        self.causal = cfg.causal
         self.resid_drop = nn.Dropout(cfg.dropout)
 
     def forward(self, x: torch.Tensor, past: tuple[torch.Tensor, torch.Tensor] | None = None
@@ -53,14 +55,14 @@ class CausalSelfAttention(nn.Module):
             k = torch.cat([past[0], k], dim=2)
             v = torch.cat([past[1], v], dim=2)
         # with a cache and one new token (T == 1) every cached position is visible: no mask needed
-        causal = past is None or T > 1
-        if past is not None and T > 1:
+        causal = self.causal and T > 1
+        if causal and past is not None:
             S = k.shape[2]
             mask = torch.ones(T, S, dtype=torch.bool, device=x.device).tril(diagonal=S - T)
             y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask,
                                                dropout_p=self.dropout if self.training else 0.0)
         else:
-            y = F.scaled_dot_product_attention(q, k, v, is_causal=causal and T > 1,
+            y = F.scaled_dot_product_attention(q, k, v, is_causal=causal,
                                                dropout_p=self.dropout if self.training else 0.0)
         y = y.transpose(1, 2).contiguous().view(B, T, C)  # merge the heads
         return self.resid_drop(self.c_proj(y)), (k, v)

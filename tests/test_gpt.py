@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from course_utils.gpt import GPT, GPTConfig, TrainConfig, evaluate, filter_logits, lr_at, train
+from course_utils.gpt import GPT, Block, GPTConfig, TrainConfig, evaluate, filter_logits, lr_at, train
 
 
 def tiny(**kw) -> GPT:
@@ -37,6 +37,19 @@ def test_cache_gives_the_same_logits_one_token_or_a_chunk_at_a_time():
     for t in range(9, 12):
         step, _, past = model(idx[:, t:t + 1], past=past)
         torch.testing.assert_close(step[:, 0], full[:, t], atol=1e-5, rtol=0)
+
+
+def test_encoder_blocks_see_the_future():
+    torch.manual_seed(0)
+    cfg = GPTConfig(vocab_size=11, block_size=8, n_layer=1, n_head=2, n_embd=16)
+    causal = Block(cfg).eval()
+    encoder = Block(GPTConfig(**{**cfg.__dict__, "causal": False})).eval()
+    encoder.load_state_dict(causal.state_dict())
+    x = torch.randn(1, 8, 16)
+    y = x.clone()
+    y[0, -1] = torch.randn(16)  # change only the last position
+    assert torch.equal(causal(x)[0][0, 0], causal(y)[0][0, 0])
+    assert not torch.allclose(encoder(x)[0][0, 0], encoder(y)[0][0, 0])
 
 
 def test_generate_identical_with_and_without_cache_inside_the_window():
