@@ -44,7 +44,7 @@ INSTALL = re.compile(r"course_utils @ git\+https://github\.com/[\w.-]+/[\w.-]+(?
 COLAB_MODULES = {
     "numpy", "scipy", "pandas", "matplotlib", "sklearn", "torch", "tensorflow", "keras", "transformers", "tqdm",
     "ipywidgets", "IPython", "PIL", "tensorboard", "threadpoolctl", "joblib", "google", "requests", "course_utils",
-    "statsmodels",
+    "statsmodels", "tokenizers", "huggingface_hub", "safetensors",  # the last three come with transformers
 }
 
 
