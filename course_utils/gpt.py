@@ -293,6 +293,7 @@ def train(model: GPT, train_ids: Any, val_ids: Any, cfg: TrainConfig, device: st
             bar.set_postfix(val=f"{vloss.item():.3f}")
             if on_eval is not None:
                 on_eval(step + 1, hist)
+                model.train()  # the callback may have generated text (generate() switches to eval)
             start = time.perf_counter()
             if out_of_time:
                 break
