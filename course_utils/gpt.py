@@ -210,6 +210,7 @@ class TrainConfig:
     eval_windows: int = 64       # random held-out windows per intermediate evaluation
     max_seconds: float | None = None  # optional wall-clock budget (stops early)
     seed: int = 0
+    bf16: bool = False           # mixed precision: matmuls in bfloat16 (torch.autocast), weights stay float32
 
 
 def lr_at(step: int, cfg: TrainConfig) -> float:
@@ -268,7 +269,8 @@ def train(model: GPT, train_ids: Any, val_ids: Any, cfg: TrainConfig, device: st
         for g in opt.param_groups:
             g["lr"] = lr_at(step, cfg)
         x, y = get_batch(train_t, T, cfg.batch_size, gen)
-        _, loss, _ = model(x.to(device), y.to(device))
+        with torch.autocast(torch.device(device).type, dtype=torch.bfloat16, enabled=cfg.bf16):
+            _, loss, _ = model(x.to(device), y.to(device))
         opt.zero_grad(set_to_none=True)
         loss.backward()
         if cfg.grad_clip:

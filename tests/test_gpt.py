@@ -119,3 +119,12 @@ def test_training_learns_a_repeating_text():
                                               eval_every=60), progress=False)
     assert hist.steps == [60, 120] and hist.tokens_seen == 120 * 8 * 16
     assert hist.val_loss[-1] < 0.2 < math.log(5)
+
+
+def test_bf16_training_runs_and_keeps_float32_weights():
+    model = tiny(vocab_size=5)
+    ids = np.tile(np.arange(5), 200)
+    hist = train(model, ids, ids, TrainConfig(max_steps=120, batch_size=8, lr=1e-2, warmup_steps=5,
+                                              eval_every=60, bf16=True), progress=False)
+    assert all(p.dtype == torch.float32 for p in model.parameters())
+    assert hist.val_loss[-1] < 0.3
